@@ -1,0 +1,3 @@
+from .logmel import LogMel
+
+__all__ = ["LogMel"]
