@@ -1,0 +1,5 @@
+"""Speaker embedding models."""
+
+from .resnet50 import ResNet50
+
+__all__ = ["ResNet50"]
