@@ -1,0 +1,547 @@
+"""Speaker diarization pipeline with frame-level ResNet embeddings.
+
+Same structure as :class:`pyannote.audio.pipelines.SpeakerDiarization` (local
+segmentation on a sliding window, one embedding per (chunk, local speaker),
+agglomerative clustering, reconstruction) except for the embedding step: instead of
+re-running the embedding network on every (overlapping) chunk, its convolutional
+trunk (``forward_frames``) runs once over long blocks of audio and each
+(chunk, local speaker) embedding is obtained by masked statistics pooling
+(``forward_embedding``) of the frames that chunk covers.
+"""
+
+import functools
+import textwrap
+import warnings
+from typing import Callable, Optional, Text, Union
+
+import numpy as np
+import torch
+from pyannote.audio import Audio, Inference, Model, Pipeline
+from pyannote.audio.core.io import AudioFile
+from pyannote.audio.pipelines.clustering import AgglomerativeClustering
+from pyannote.audio.pipelines.speaker_diarization import (
+    SpeakerDiarization as PyannoteSpeakerDiarization,
+)
+from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin, oracle_segmentation
+from pyannote.audio.utils.signal import binarize
+from pyannote.core import Annotation, Segment, SlidingWindow, SlidingWindowFeature
+from pyannote.metrics.diarization import GreedyDiarizationErrorRate
+from pyannote.pipeline.parameter import ParamDict, Uniform
+
+from pyannote_resnet50.pipelines.utils import (
+    DEFAULT_EMBEDDING,
+    DEFAULT_SEGMENTATION,
+    PathOrModel,
+    load_model,
+)
+
+__all__ = ["SpeakerDiarization", "ORACLE"]
+
+#: value of `segmentation` selecting the oracle (reference) segmentation upper bound
+ORACLE = "oracle"
+
+
+class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
+    """Speaker diarization with frame-level ResNet embeddings
+
+    Parameters
+    ----------
+    segmentation : Model, str, Path or dict, optional
+        Segmentation model (powerset or multilabel): `Model` instance, local checkpoint
+        path, or ``Model.from_pretrained`` keyword arguments. Relative paths are
+        resolved against the config.yaml being loaded by ``Pipeline.from_pretrained``,
+        else against the working directory. Defaults to the committed
+        ``pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt``.
+        "oracle" uses the reference ``file["annotation"]`` as segmentation: an
+        **upper bound** for benchmarks (exact speech, overlap and local speakers; only
+        embedding and clustering errors remain), never a real-world setting.
+    segmentation_step : float, optional
+        Step of the segmentation sliding window, as a ratio of its duration.
+        Defaults to 0.5 (each frame seen by two chunks).
+    segmentation_duration : float, optional
+        Chunk duration of the oracle segmentation, in seconds. Defaults to 10.
+        Ignored with a segmentation model (which sets its own chunk duration).
+    embedding : Model, str, Path or dict, optional
+        Embedding model with the ``forward_frames`` / ``forward_embedding`` contract of
+        pyannote.audio's WeSpeaker ResNets (e.g. ``pyannote_resnet50.models.ResNet50``).
+        Same formats as `segmentation`. Defaults to the committed
+        ``pyannote_resnet50/data/checkpoints/embedding-mini.ckpt``.
+    embedding_exclude_overlap : bool, optional
+        Pool only the frames where the local speaker is the only active one, as
+        pyannote.audio's ``embedding_exclude_overlap``; falls back to all their frames
+        when fewer than `embedding_min_frames` clean frames remain. Defaults to True.
+    embedding_block_duration : float, optional
+        Duration of the audio blocks the embedding trunk runs on, in seconds.
+        Defaults to 60. Blocks overlap by one chunk plus the receptive field.
+    embedding_min_frames : int, optional
+        Minimum number of embedding frames to pool (fewer gives a NaN embedding,
+        ignored by clustering). Defaults to 2 (unbiased standard deviation).
+    clustering : str, optional
+        Only "AgglomerativeClustering" is supported (kept for symmetry with
+        pyannote.audio's pipeline).
+    segmentation_batch_size : int, optional
+        Batch size of segmentation inference. Defaults to 32.
+    embedding_batch_size : int, optional
+        Number of chunks pooled at once. Defaults to 32.
+    der_variant : dict, optional
+        Variant of the diarization error rate optimised by ``get_metric``.
+        Defaults to {"collar": 0.0, "skip_overlap": False}.
+    use_auth_token : str, optional
+        Ignored (models are local); accepted because ``Pipeline.from_pretrained``
+        passes it.
+
+    Usage
+    -----
+    >>> pipeline = SpeakerDiarization()          # committed Mini checkpoints
+    >>> pipeline.instantiate(pipeline.default_parameters())
+    >>> diarization = pipeline("audio.wav")
+    >>> diarization = pipeline("audio.wav", num_speakers=2)
+    >>> diarization = pipeline("audio.wav", min_speakers=2, max_speakers=5)
+
+    Hyper-parameters
+    ----------------
+    segmentation.threshold : float in [0.1, 0.9]
+        Activation threshold (multilabel segmentation models only).
+    segmentation.min_duration_off : float in [0, 1]
+        Fill same-speaker gaps shorter than that many seconds.
+    clustering.threshold : float in [0, 2]
+        Agglomerative clustering distance threshold (cosine).
+    clustering.method : {"average", "centroid", "complete", "median", "single", "ward", "weighted"}
+        Linkage method.
+    clustering.min_cluster_size : int in [1, 20]
+        Clusters with fewer embeddings are reassigned to the nearest large cluster.
+    """
+
+    def __init__(
+        self,
+        segmentation: PathOrModel = None,
+        segmentation_step: float = 0.5,
+        segmentation_duration: float = 10.0,
+        embedding: PathOrModel = None,
+        embedding_exclude_overlap: bool = True,
+        embedding_block_duration: float = 60.0,
+        embedding_min_frames: int = 2,
+        clustering: str = "AgglomerativeClustering",
+        segmentation_batch_size: int = 32,
+        embedding_batch_size: int = 32,
+        der_variant: Optional[dict] = None,
+        use_auth_token: Union[Text, None] = None,
+    ):
+        super().__init__()
+
+        if clustering != "AgglomerativeClustering":
+            raise ValueError("clustering must be 'AgglomerativeClustering'.")
+        self.klustering = clustering
+
+        self.segmentation_step = segmentation_step
+        self.der_variant = der_variant or {"collar": 0.0, "skip_overlap": False}
+
+        self.oracle = isinstance(segmentation, str) and segmentation == ORACLE
+        if self.oracle:
+            self.segmentation_model = ORACLE
+            self._segmentation_window = SlidingWindow(
+                start=0.0,
+                duration=segmentation_duration,
+                step=segmentation_step * segmentation_duration,
+            )
+            # reference annotation discretized at 10 ms
+            self._segmentation_frames = SlidingWindow(start=0.0, duration=0.01, step=0.01)
+            self._segmentation_batch_size = segmentation_batch_size
+            self.powerset = True  # binary already: no threshold to tune
+        else:
+            model: Model = load_model(segmentation, DEFAULT_SEGMENTATION)
+            self.segmentation_model = segmentation
+            duration = model.specifications.duration
+            self._segmentation = Inference(
+                model,
+                duration=duration,
+                step=segmentation_step * duration,
+                skip_aggregation=True,
+                batch_size=segmentation_batch_size,
+            )
+            self._segmentation_window = SlidingWindow(
+                start=0.0, duration=duration, step=segmentation_step * duration
+            )
+            self._segmentation_frames = model.receptive_field
+            self.powerset = bool(model.specifications.powerset)
+
+        if self.powerset:
+            self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
+        else:
+            self.segmentation = ParamDict(
+                threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0)
+            )
+
+        self.embedding = embedding
+        self._embedding: Model = load_model(embedding, DEFAULT_EMBEDDING)
+        self._audio = Audio(sample_rate=self._embedding.hparams.sample_rate, mono="downmix")
+        self.embedding_exclude_overlap = embedding_exclude_overlap
+        self.embedding_block_duration = embedding_block_duration
+        self.embedding_min_frames = embedding_min_frames
+        self.embedding_batch_size = embedding_batch_size
+
+        self.clustering = AgglomerativeClustering(metric="cosine")
+
+    # ~~~~ configuration ~~~~
+
+    @property
+    def segmentation_batch_size(self) -> int:
+        if self.oracle:
+            return self._segmentation_batch_size
+        return self._segmentation.batch_size
+
+    @segmentation_batch_size.setter
+    def segmentation_batch_size(self, batch_size: int):
+        if self.oracle:
+            self._segmentation_batch_size = batch_size
+        else:
+            self._segmentation.batch_size = batch_size
+
+    @property
+    def embedding_frames(self) -> SlidingWindow:
+        """Frames of the embedding trunk (``forward_frames``), relative to its input start."""
+        return self._embedding.receptive_field
+
+    def default_parameters(self) -> dict:
+        """Hyper-parameters used when the pipeline is applied before being instantiated."""
+        segmentation = {"min_duration_off": 0.0}
+        if not self.powerset:
+            segmentation["threshold"] = 0.5
+        return {
+            "segmentation": segmentation,
+            "clustering": {"method": "centroid", "min_cluster_size": 3, "threshold": 0.7},
+        }
+
+    def get_metric(self) -> GreedyDiarizationErrorRate:
+        return GreedyDiarizationErrorRate(**self.der_variant)
+
+    # ~~~~ segmentation ~~~~
+
+    @property
+    def CACHED_SEGMENTATION(self) -> str:
+        return "training_cache/segmentation"
+
+    @property
+    def CACHED_EMBEDDINGS(self) -> str:
+        return "training_cache/embeddings"
+
+    def get_segmentations(self, file: AudioFile, hook: Optional[Callable] = None) -> SlidingWindowFeature:
+        """Apply the segmentation model (or the oracle) on a sliding window
+
+        Parameters
+        ----------
+        file : AudioFile
+        hook : callable, optional
+
+        Returns
+        -------
+        segmentations : (num_chunks, num_frames, local_num_speakers) SlidingWindowFeature
+            Speaker activations (powerset models and oracle: binary).
+        """
+        if self.training and self.CACHED_SEGMENTATION in file:
+            return file[self.CACHED_SEGMENTATION]
+
+        if self.oracle:
+            if "annotation" not in file:
+                raise ValueError("oracle segmentation (upper bound) needs file['annotation'].")
+            if "duration" not in file:
+                file["duration"] = self._audio.get_duration(file)
+            segmentations = oracle_segmentation(
+                file, self._segmentation_window, frames=self._segmentation_frames
+            )
+            if segmentations.data.shape[2] == 0:  # empty reference
+                segmentations = SlidingWindowFeature(
+                    np.zeros(segmentations.data.shape[:2] + (1,), dtype=np.float32),
+                    segmentations.sliding_window,
+                )
+        else:
+            if hook is not None:
+                hook = functools.partial(hook, "segmentation", None)
+            segmentations = self._segmentation(file, hook=hook)
+
+        if self.training:
+            file[self.CACHED_SEGMENTATION] = segmentations
+        return segmentations
+
+    # ~~~~ embeddings ~~~~
+
+    def _blocks(self, num_chunks: int):
+        """Split chunk indices into blocks of `embedding_block_duration` seconds."""
+        chunks_per_block = max(1, round(self.embedding_block_duration / self._segmentation_window.step))
+        for first in range(0, num_chunks, chunks_per_block):
+            yield np.arange(first, min(num_chunks, first + chunks_per_block))
+
+    def get_embeddings(
+        self,
+        file: AudioFile,
+        binary_segmentations: SlidingWindowFeature,
+        exclude_overlap: bool = True,
+        hook: Optional[Callable] = None,
+    ) -> np.ndarray:
+        """Extract one embedding per (chunk, local speaker)
+
+        The embedding trunk (``forward_frames``) runs once per block of audio; each
+        (chunk, speaker) embedding pools (``forward_embedding``) the block frames
+        covered by the chunk, weighted by the speaker activity resampled to the
+        embedding frame rate.
+
+        Parameters
+        ----------
+        file : AudioFile
+        binary_segmentations : (num_chunks, num_frames, local_num_speakers) SlidingWindowFeature
+            Binarized segmentation.
+        exclude_overlap : bool, optional
+            Exclude frames where several local speakers are active (unless fewer than
+            `embedding_min_frames` frames remain).
+        hook : callable, optional
+            Called after every block to report progress.
+
+        Returns
+        -------
+        embeddings : (num_chunks, local_num_speakers, dimension) np.ndarray
+            NaN for inactive (or almost inactive) speakers.
+        """
+        threshold = None if self.powerset else self.segmentation.threshold
+        if self.training:
+            cache = file.get(self.CACHED_EMBEDDINGS, dict())
+            if "embeddings" in cache and cache["segmentation.threshold"] == threshold:
+                return cache["embeddings"]
+
+        chunks: SlidingWindow = binary_segmentations.sliding_window
+        masks = np.nan_to_num(binary_segmentations.data, nan=0.0).astype(np.float32)
+        num_chunks, num_frames, num_speakers = masks.shape
+        if exclude_overlap:
+            clean = masks * (np.sum(masks, axis=2, keepdims=True) < 2)
+        else:
+            clean = masks
+
+        model = self._embedding
+        frames: SlidingWindow = self.embedding_frames
+        sample_rate = self._audio.sample_rate
+        # frames of the segmentation, relative to chunk start
+        seg_frames: SlidingWindow = self._segmentation_frames
+        seg_center = seg_frames.start + 0.5 * seg_frames.duration
+        emb_center = frames.start + 0.5 * frames.duration
+        num_emb_frames = max(1, round(chunks.duration / frames.step))
+        # context on both sides of a block so that chunk frames see real audio
+        margin = 0.5 * frames.duration
+
+        embeddings = np.full((num_chunks, num_speakers, model.dimension), np.nan, dtype=np.float32)
+        active = np.sum(masks, axis=1) > 0  # (num_chunks, num_speakers)
+
+        blocks = list(self._blocks(num_chunks))
+        if hook is not None:
+            hook("embeddings", None, total=len(blocks), completed=0)
+
+        for b, block in enumerate(blocks, 1):
+            block = block[np.any(active[block], axis=1)]
+            if len(block) > 0:
+                start = max(0.0, chunks[block[0]].start - margin)
+                end = chunks[block[-1]].end + margin
+                waveform, _ = self._audio.crop(file, Segment(start, end), mode="pad")
+                with torch.inference_mode():
+                    block_frames = model.forward_frames(waveform[None].to(model.device))
+                # block_frames: (1, ..., num_block_frames)
+                num_block_frames = block_frames.shape[-1]
+
+                # first embedding frame of each chunk, and frame times relative to chunk
+                chunk_starts = np.array([chunks[c].start for c in block])
+                first = np.ceil((chunk_starts - start - emb_center) / frames.step).astype(int)
+                index = first[:, None] + np.arange(num_emb_frames)[None]
+                times = start + emb_center + index * frames.step - chunk_starts[:, None]
+                # nearest segmentation frame of each embedding frame
+                seg_index = np.clip(np.rint((times - seg_center) / seg_frames.step).astype(int), 0, num_frames - 1)
+                outside = (index < 0) | (index >= num_block_frames)
+                index = np.clip(index, 0, num_block_frames - 1)
+
+                for i in range(0, len(block), self.embedding_batch_size):
+                    batch = slice(i, i + self.embedding_batch_size)
+                    chunk_index = block[batch]
+                    weights = self._weights(
+                        masks[chunk_index], clean[chunk_index], seg_index[batch], outside[batch]
+                    )
+                    valid = weights.sum(axis=2) >= self.embedding_min_frames
+                    if not np.any(valid):
+                        continue
+                    batch_frames = block_frames[0][..., torch.from_numpy(index[batch])]
+                    # (..., batch, num_emb_frames) -> (batch, ..., num_emb_frames)
+                    batch_frames = torch.movedim(batch_frames, -2, 0)
+                    with torch.inference_mode():
+                        batch_embeddings = model.forward_embedding(
+                            batch_frames, weights=torch.from_numpy(weights).to(model.device)
+                        )
+                    batch_embeddings = batch_embeddings.float().cpu().numpy()
+                    batch_embeddings[~valid] = np.nan
+                    embeddings[chunk_index] = batch_embeddings
+
+            if hook is not None:
+                hook("embeddings", None, total=len(blocks), completed=b)
+
+        if self.training:
+            file[self.CACHED_EMBEDDINGS] = {"segmentation.threshold": threshold, "embeddings": embeddings}
+        return embeddings
+
+    def _weights(
+        self, masks: np.ndarray, clean: np.ndarray, seg_index: np.ndarray, outside: np.ndarray
+    ) -> np.ndarray:
+        """Pooling weights of a batch of chunks at the embedding frame rate
+
+        Parameters
+        ----------
+        masks, clean : (batch, num_frames, num_speakers) np.ndarray
+            Speaker activity (all, overlap-free) at segmentation frame rate.
+        seg_index : (batch, num_emb_frames) np.ndarray
+            Segmentation frame of each embedding frame.
+        outside : (batch, num_emb_frames) np.ndarray
+            Embedding frames outside the computed block (zero weight).
+
+        Returns
+        -------
+        weights : (batch, num_speakers, num_emb_frames) np.ndarray
+        """
+        rows = np.arange(len(masks))[:, None]
+        full = masks[rows, seg_index].transpose(0, 2, 1) * ~outside[:, None]
+        clean = clean[rows, seg_index].transpose(0, 2, 1) * ~outside[:, None]
+        use_clean = clean.sum(axis=2, keepdims=True) >= self.embedding_min_frames
+        return np.where(use_clean, clean, full).astype(np.float32)
+
+    # ~~~~ reconstruction (same as pyannote.audio) ~~~~
+
+    reconstruct = PyannoteSpeakerDiarization.reconstruct
+
+    def apply(
+        self,
+        file: AudioFile,
+        num_speakers: Optional[int] = None,
+        min_speakers: Optional[int] = None,
+        max_speakers: Optional[int] = None,
+        return_embeddings: bool = False,
+        hook: Optional[Callable] = None,
+    ) -> Annotation:
+        """Apply speaker diarization
+
+        Parameters
+        ----------
+        file : AudioFile
+            Processed file.
+        num_speakers : int, optional
+            Number of speakers, when known.
+        min_speakers : int, optional
+            Minimum number of speakers. Has no effect when `num_speakers` is provided.
+        max_speakers : int, optional
+            Maximum number of speakers. Has no effect when `num_speakers` is provided.
+        return_embeddings : bool, optional
+            Return representative speaker embeddings.
+        hook : callable, optional
+            Called after each step as ``hook(step_name, step_artefact, file=file)``
+            (plus ``total`` and ``completed`` for long steps), e.g.
+            :class:`pyannote.audio.pipelines.utils.hook.ProgressHook`.
+
+        Returns
+        -------
+        diarization : Annotation
+            Speaker diarization (overlapped speech included).
+        embeddings : np.ndarray, optional
+            (num_speakers, dimension) centroids, in the order of ``diarization.labels()``.
+            Only returned when `return_embeddings` is True.
+        """
+        hook = self.setup_hook(file, hook=hook)
+
+        num_speakers, min_speakers, max_speakers = self.set_num_speakers(
+            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+        )
+
+        segmentations = self.get_segmentations(file, hook=hook)
+        hook("segmentation", segmentations)
+        num_chunks, num_frames, local_num_speakers = segmentations.data.shape
+
+        if self.powerset:
+            binarized_segmentations = segmentations
+        else:
+            binarized_segmentations = binarize(
+                segmentations, onset=self.segmentation.threshold, initial_state=False
+            )
+
+        count = self.speaker_count(
+            binarized_segmentations, self._segmentation_frames, warm_up=(0.0, 0.0)
+        )
+        hook("speaker_counting", count)
+
+        # exit early when no speaker is ever active
+        if np.nanmax(count.data) == 0.0:
+            diarization = Annotation(uri=file["uri"])
+            if return_embeddings:
+                return diarization, np.zeros((0, self._embedding.dimension))
+            return diarization
+
+        if not return_embeddings and max_speakers < 2:
+            hard_clusters = np.zeros((num_chunks, local_num_speakers), dtype=np.int8)
+            centroids = None
+        else:
+            embeddings = self.get_embeddings(
+                file,
+                binarized_segmentations,
+                exclude_overlap=self.embedding_exclude_overlap,
+                hook=hook,
+            )
+            hook("embeddings", embeddings)
+            if np.all(np.isnan(embeddings)):
+                # speech too short to embed anywhere: a single speaker
+                hard_clusters = np.zeros((num_chunks, local_num_speakers), dtype=np.int8)
+                centroids = np.zeros((1, self._embedding.dimension))
+            else:
+                hard_clusters, _, centroids = self.clustering(
+                    embeddings=embeddings,
+                    segmentations=binarized_segmentations,
+                    num_clusters=num_speakers,
+                    min_clusters=min_speakers,
+                    max_clusters=max_speakers,
+                )
+
+        num_different_speakers = np.max(hard_clusters) + 1
+        if num_different_speakers < min_speakers or num_different_speakers > max_speakers:
+            warnings.warn(
+                textwrap.dedent(
+                    f"""
+                The detected number of speakers ({num_different_speakers}) is outside
+                the given bounds [{min_speakers}, {max_speakers}]. This can happen if the
+                given audio file is too short to contain {min_speakers} or more speakers.
+                Try to lower the desired minimal number of speakers.
+                """
+                )
+            )
+
+        # cap the instantaneous number of speakers by `max_speakers`
+        count.data = np.minimum(count.data, max_speakers).astype(np.int8)
+
+        inactive_speakers = np.sum(binarized_segmentations.data, axis=1) == 0
+        hard_clusters[inactive_speakers] = -2
+        discrete_diarization = self.reconstruct(segmentations, hard_clusters, count)
+        hook("discrete_diarization", discrete_diarization)
+
+        diarization = self.to_annotation(
+            discrete_diarization,
+            min_duration_on=0.0,
+            min_duration_off=self.segmentation.min_duration_off,
+        )
+        diarization.uri = file["uri"]
+
+        if "annotation" in file and file["annotation"]:
+            # map hypothesized speakers to reference ones (eases error analysis,
+            # does not change the diarization)
+            _, mapping = self.optimal_mapping(file["annotation"], diarization, return_mapping=True)
+            mapping = {key: mapping.get(key, key) for key in diarization.labels()}
+        else:
+            mapping = {label: expected for label, expected in zip(diarization.labels(), self.classes())}
+        diarization = diarization.rename_labels(mapping=mapping)
+
+        if not return_embeddings:
+            return diarization
+
+        if centroids is None:
+            return diarization, None
+        if len(diarization.labels()) > centroids.shape[0]:
+            centroids = np.pad(centroids, ((0, len(diarization.labels()) - centroids.shape[0]), (0, 0)))
+        inverse_mapping = {label: index for index, label in mapping.items()}
+        centroids = centroids[[inverse_mapping[label] for label in diarization.labels()]]
+        return diarization, centroids

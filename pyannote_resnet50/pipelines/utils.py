@@ -1,0 +1,168 @@
+"""Model loading and checkpoint helpers of pyannote_resnet50 pipelines.
+
+Models are only ever loaded from local files: a path that does not exist raises
+``FileNotFoundError`` instead of falling back to a huggingface.co download as
+:func:`pyannote.audio.pipelines.utils.get_model` would.
+"""
+
+import inspect
+from pathlib import Path
+from typing import Mapping, Optional, Text, Union
+
+import pytorch_lightning as pl
+import torch
+from pyannote.audio import Model, __version__ as PYANNOTE_AUDIO_VERSION
+from pyannote.audio.core.pipeline import Pipeline as PyannotePipeline
+from pyannote.audio.core.task import Problem, Resolution, Specifications
+from torch.torch_version import TorchVersion
+
+#: non-tensor types found in pyannote.audio checkpoints: torch >= 2.6 loads checkpoints
+#: with ``weights_only=True`` and refuses any type not explicitly allowed
+CHECKPOINT_SAFE_GLOBALS = [TorchVersion, Specifications, Problem, Resolution]
+
+#: checkpoints committed with the package
+CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+#: default segmentation model: PyanNet trained on Mini.SpeakerDiarization.Simulated
+DEFAULT_SEGMENTATION = CHECKPOINTS_DIR / "segmentation-mini.ckpt"
+#: default embedding model: ResNet50 trained on Mini.SpeakerDiarization.Simulated
+DEFAULT_EMBEDDING = CHECKPOINTS_DIR / "embedding-mini.ckpt"
+
+PathOrModel = Union[Model, Text, Path, Mapping]
+
+__all__ = [
+    "CHECKPOINTS_DIR",
+    "DEFAULT_SEGMENTATION",
+    "DEFAULT_EMBEDDING",
+    "config_dir",
+    "resolve_checkpoint",
+    "load_model",
+    "save_checkpoint",
+]
+
+
+def config_dir() -> Optional[Path]:
+    """Directory of the config.yaml being loaded by ``Pipeline.from_pretrained``, if any.
+
+    pyannote.audio 3.4 ``Pipeline.from_pretrained`` instantiates the pipeline with the
+    ``pipeline: params:`` of config.yaml as they are: it does not resolve relative
+    checkpoint paths. When a pipeline is instantiated from within
+    ``Pipeline.from_pretrained`` (any subclass), this returns the directory holding the
+    config file (read from that call's ``config_yml`` local variable), so that relative
+    paths can be resolved against it whatever the current working directory.
+
+    Returns
+    -------
+    directory : Path or None
+        None when not called (directly or indirectly) by ``Pipeline.from_pretrained``.
+    """
+    code = PyannotePipeline.from_pretrained.__func__.__code__
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            if frame.f_code is code:
+                config_yml = frame.f_locals.get("config_yml")
+                return Path(config_yml).resolve().parent if config_yml else None
+            frame = frame.f_back
+    finally:
+        del frame
+    return None
+
+
+def resolve_checkpoint(checkpoint: Union[Text, Path], default: Path) -> Path:
+    """Resolve a local checkpoint path.
+
+    Parameters
+    ----------
+    checkpoint : str or Path or None
+        Absolute path, or path relative to the config.yaml being loaded by
+        ``Pipeline.from_pretrained`` (see :func:`config_dir`), or relative to the
+        current working directory otherwise. None means `default`.
+    default : Path
+        Checkpoint used when `checkpoint` is None.
+
+    Returns
+    -------
+    path : Path
+        Existing checkpoint path.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the checkpoint does not exist (models are never downloaded).
+    """
+    path = Path(default if checkpoint is None else checkpoint).expanduser()
+    if not path.is_absolute():
+        base = config_dir()
+        if base is not None and (base / path).is_file():
+            path = base / path
+    if not path.is_file():
+        hint = (
+            " This default checkpoint is committed with pyannote_resnet50; pass another "
+            "checkpoint path or a Model instance."
+            if checkpoint is None
+            else ""
+        )
+        raise FileNotFoundError(f"checkpoint '{path}' does not exist (models are never downloaded).{hint}")
+    return path.resolve()
+
+
+def load_model(model: PathOrModel, default: Path) -> Model:
+    """Load a pyannote.audio model from a local checkpoint and set it in `eval` mode.
+
+    Parameters
+    ----------
+    model : Model, str, Path, dict or None
+        `Model` instance (used as is), checkpoint path (see :func:`resolve_checkpoint`),
+        or ``Model.from_pretrained`` keyword arguments whose "checkpoint" is a local path.
+    default : Path
+        Checkpoint used when `model` is None.
+
+    Returns
+    -------
+    model : Model
+    """
+    if isinstance(model, Model):
+        return model.eval()
+    if isinstance(model, Mapping):
+        kwargs = dict(model)
+    elif model is None or isinstance(model, (str, Path)):
+        kwargs = {"checkpoint": model}
+    else:
+        raise TypeError(f"unsupported model type {type(model).__name__}: expected Model, path or dict.")
+    kwargs["checkpoint"] = resolve_checkpoint(kwargs.get("checkpoint"), default)
+    kwargs.setdefault("strict", False)
+    kwargs.setdefault("map_location", torch.device("cpu"))
+    with torch.serialization.safe_globals(CHECKPOINT_SAFE_GLOBALS):
+        return Model.from_pretrained(**kwargs).eval()
+
+
+def save_checkpoint(model: Model, path: Union[Text, Path]) -> Path:
+    """Save `model` as a checkpoint that ``Model.from_pretrained`` loads, without a Trainer.
+
+    Writes what Lightning's ``Trainer.save_checkpoint`` plus pyannote.audio's
+    ``Model.on_save_checkpoint`` would: weights, constructor hyper-parameters, versions,
+    architecture and task specifications. Useful for randomly initialised models
+    (tests, speed benchmarks).
+
+    Parameters
+    ----------
+    model : Model
+        Model whose ``specifications`` are set (through a task or directly).
+    path : str or Path
+        Output checkpoint path.
+
+    Returns
+    -------
+    path : Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": dict(model.hparams),
+        "pytorch-lightning_version": pl.__version__,
+    }
+    model.on_save_checkpoint(checkpoint)
+    checkpoint["pyannote.audio"]["versions"]["pyannote.audio"] = PYANNOTE_AUDIO_VERSION
+    torch.save(checkpoint, path)
+    return path
