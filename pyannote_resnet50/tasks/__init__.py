@@ -1,0 +1,5 @@
+"""pyannote.audio tasks of pyannote_resnet50."""
+
+from .embedding import FileScopedSpeakerEmbedding, noise_and_gain
+
+__all__ = ["FileScopedSpeakerEmbedding", "noise_and_gain"]
