@@ -1,0 +1,210 @@
+"""The Mini corpus: simulated conversations of real LibriSpeech speakers.
+
+``pyannote-resnet50 mini`` (:func:`build_mini`) splits the 251 LibriSpeech readers
+shipped in ``data/librispeech`` into train / development / test speakers (60 / 20 / 20 %,
+stratified by sex, disjoint), then simulates, per subset, VoxConverse-like recordings
+with :mod:`pyannote_resnet50.database.simulator`:
+
+- 60 / 15 / 15 recordings of 30 to 90 s (uniform), about 90 minutes in all;
+- 1 to 6 speakers per recording, drawn from VoxConverse dev's distribution of speakers
+  per file with files of more than 6 speakers counted as 6 (mean 3.8; VoxConverse's
+  own mean is 4.5 with a long tail up to 20);
+- about 4 % overlapped speech, SNR 10 to 30 dB, per-speaker and per-turn gains.
+
+Speakers of a recording are drawn without replacement from the speakers of its subset,
+so one speaker appears in several recordings of the same subset (never of another
+subset). Labels are file-scoped (``spk00``...), as in VoxConverse.
+
+Written under ``data/mini/``: ``{subset}.{lst,rttm,uem}`` (committed),
+``speakers.{subset}.txt`` (LibriSpeech reader ids, committed, to audit disjointness),
+``{subset}.sources.tsv`` (uri, local label, reader id; committed) and
+``wav/{uri}.wav`` (generated, git-ignored). Everything derives from the seed: building
+twice gives identical files.
+"""
+
+from pathlib import Path
+from typing import Dict, Iterator, List, Mapping, Optional, Union
+
+import numpy as np
+
+from .registry import DATA_DIR
+from .simulator import (
+    LIBRISPEECH_DIR,
+    Recording,
+    SimulationConfig,
+    _write_text,
+    load_sources,
+    read_speakers_sex,
+    sample_num_speakers,
+    simulate_recording,
+    write_recordings,
+)
+
+MINI_DIR = DATA_DIR / "mini"
+PROTOCOL = "Mini.SpeakerDiarization.Simulated"
+SUBSETS = ("train", "development", "test")
+#: uri prefix of each subset
+PREFIX = {"train": "trn", "development": "dev", "test": "tst"}
+#: share of speakers of each subset
+SPEAKER_SPLIT = {"train": 0.6, "development": 0.2, "test": 0.2}
+#: number of recordings of each subset
+NUM_FILES = {"train": 60, "development": 15, "test": 15}
+
+__all__ = [
+    "MINI_DIR",
+    "PROTOCOL",
+    "SUBSETS",
+    "NUM_FILES",
+    "split_speakers",
+    "simulate_subset",
+    "build_mini",
+    "mini_audio_missing",
+]
+
+
+def split_speakers(
+    sex: Mapping[str, str], seed: int = 0, split: Mapping[str, float] = SPEAKER_SPLIT
+) -> Dict[str, List[str]]:
+    """Split speakers into disjoint subsets, stratified by sex.
+
+    Parameters
+    ----------
+    sex : dict
+        {speaker id: sex}.
+    seed : int, optional
+    split : dict, optional
+        {subset: share of speakers}, in subset order. Defaults to 60 / 20 / 20 %.
+
+    Returns
+    -------
+    speakers : dict
+        {subset: sorted speaker ids}.
+    """
+    rng = np.random.default_rng(seed)
+    subsets = list(split)
+    shares = np.cumsum([split[s] for s in subsets])
+    shares = shares / shares[-1]
+    speakers = {subset: [] for subset in subsets}
+    for stratum in sorted(set(sex.values())):
+        group = sorted((s for s, x in sex.items() if x == stratum), key=lambda s: (len(s), s))
+        group = [group[i] for i in rng.permutation(len(group))]
+        bounds = np.concatenate([[0], np.round(shares * len(group)).astype(int)])
+        for subset, lo, hi in zip(subsets, bounds[:-1], bounds[1:]):
+            speakers[subset].extend(group[lo:hi])
+    return {subset: sorted(ids, key=lambda s: (len(s), s)) for subset, ids in speakers.items()}
+
+
+def simulate_subset(
+    subset: str,
+    speakers: List[str],
+    num_files: int,
+    seed: int = 0,
+    min_duration: float = 30.0,
+    max_duration: float = 90.0,
+    config: SimulationConfig = SimulationConfig(),
+    librispeech: Union[str, Path] = LIBRISPEECH_DIR,
+) -> Iterator[Recording]:
+    """Simulate the recordings of one Mini subset (a generator, one recording at a time).
+
+    Parameters
+    ----------
+    subset : str
+        Subset name; its index in :data:`SUBSETS` (or 99) enters the seed.
+    speakers : list of str
+        Speakers of the subset.
+    num_files : int
+    seed : int, optional
+    min_duration, max_duration : float, optional
+        Durations are uniform in this range (seconds).
+    config : SimulationConfig, optional
+    librispeech : str or Path, optional
+        Folder of the source utterances.
+
+    Yields
+    ------
+    recording : Recording
+        Named ``{prefix}{index:03d}`` (``trn000``, ``dev000``, ``tst000``...).
+    """
+    sources = load_sources(librispeech, speakers)
+    index = SUBSETS.index(subset) if subset in SUBSETS else 99
+    prefix = PREFIX.get(subset, subset[:3])
+    for i in range(num_files):
+        seq = np.random.SeedSequence([seed, index, i])
+        rng = np.random.default_rng(seq.spawn(1)[0])
+        num_speakers = min(int(sample_num_speakers(rng)), len(sources))
+        chosen = [sources[k] for k in sorted(rng.choice(len(sources), size=num_speakers, replace=False))]
+        duration = round(float(rng.uniform(min_duration, max_duration)), 2)
+        yield simulate_recording(f"{prefix}{i:03d}", chosen, duration, seed=seq, config=config)
+
+
+def build_mini(
+    output: Union[str, Path] = MINI_DIR,
+    seed: int = 0,
+    num_files: Optional[Mapping[str, int]] = None,
+    write_audio: bool = True,
+    librispeech: Union[str, Path] = LIBRISPEECH_DIR,
+    progress: bool = False,
+) -> Dict[str, Path]:
+    """Build the Mini corpus (annotations, speaker lists and, optionally, audio).
+
+    Parameters
+    ----------
+    output : str or Path, optional
+        Defaults to the package's ``data/mini`` folder, the one ``database.yml`` uses.
+    seed : int, optional
+        Defaults to 0 (the committed corpus).
+    num_files : dict, optional
+        {subset: number of recordings}. Defaults to :data:`NUM_FILES`.
+    write_audio : bool, optional
+        Write ``wav/{uri}.wav``. Defaults to True.
+    librispeech : str or Path, optional
+        Folder of the source utterances (with SPEAKERS.TXT).
+    progress : bool, optional
+        Show a tqdm progress bar. Defaults to False.
+
+    Returns
+    -------
+    written : dict
+        {description: path} of every file written but the audio.
+    """
+    output = Path(output)
+    num_files = dict(NUM_FILES, **(num_files or {}))
+    sex = read_speakers_sex(Path(librispeech) / "SPEAKERS.TXT")
+    available = {s.speaker for s in load_sources(librispeech)}
+    speakers = split_speakers({s: x for s, x in sex.items() if s in available}, seed=seed)
+    written = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=sum(num_files[s] for s in SUBSETS), desc="Mini", unit="file")
+    for subset in SUBSETS:
+        recordings = []
+
+        def tracked(generator):
+            for recording in generator:
+                recordings.append((recording.uri, recording.speakers))
+                if bar is not None:
+                    bar.update(1)
+                yield recording
+
+        generator = simulate_subset(subset, speakers[subset], num_files[subset], seed=seed, librispeech=librispeech)
+        for kind, path in write_recordings(tracked(generator), output, subset, write_audio=write_audio).items():
+            written[f"{subset}.{kind}"] = path
+        written[f"speakers.{subset}"] = _write_text(output / f"speakers.{subset}.txt", speakers[subset])
+        rows = [f"{uri}\t{label}\t{speaker}" for uri, mapping in recordings for label, speaker in mapping.items()]
+        written[f"{subset}.sources"] = _write_text(output / f"{subset}.sources.tsv", rows)
+    if bar is not None:
+        bar.close()
+    return written
+
+
+def mini_audio_missing(output: Union[str, Path] = MINI_DIR) -> List[str]:
+    """Uris of the committed Mini lists whose ``wav/{uri}.wav`` does not exist."""
+    output = Path(output)
+    missing = []
+    for subset in SUBSETS:
+        lst = output / f"{subset}.lst"
+        uris = lst.read_text().split() if lst.is_file() else [f"<{lst.name}>"]
+        missing.extend(uri for uri in uris if not (output / "wav" / f"{uri}.wav").is_file())
+    return missing
