@@ -185,6 +185,8 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
             self.min_duration if validation_duration is None else validation_duration
         )
         self.num_validation_chunks = num_validation_chunks
+        # Task.metric replaces `_metric` by default_metric() on first access
+        self._uses_default_metric = metric is None
 
     # ------------------------------------------------------------------ data
 
@@ -252,7 +254,7 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
 
     def _validation_chunks(self) -> List[Dict]:
         """Fixed validation chunks: up to `num_validation_chunks` per identity"""
-        chunks = list()
+        per_identity: List[List[Dict]] = list()
         files, identities = dict(), dict()
         duration = self.validation_duration
         for file in self.protocol.development():
@@ -272,8 +274,8 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
                 audio = _audio(file)
                 file_idx = files.setdefault(file["uri"], len(files))
                 identity_idx = identities.setdefault(identity, len(identities))
-                for c in sorted(set(selected.tolist())):
-                    chunks.append(
+                per_identity.append(
+                    [
                         {
                             "audio": audio,
                             "uri": file["uri"],
@@ -281,7 +283,17 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
                             "file": file_idx,
                             "y": identity_idx,
                         }
-                    )
+                        for c in sorted(set(selected.tolist()))
+                    ]
+                )
+        # two chunks of each identity at a time, so that any prefix of the
+        # validation set (e.g. with limit_val_batches) has both kinds of trials
+        chunks = [
+            chunk
+            for r in range(0, self.num_validation_chunks, 2)
+            for identity_chunks in per_identity
+            for chunk in identity_chunks[r : r + 2]
+        ]
         if len(identities) < 2:
             raise ValueError(
                 f"Validation on {self.protocol.name} development subset needs at least two "
@@ -318,7 +330,7 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         """Quantity (and direction) to monitor: "EqualErrorRate" (min) by default"""
         if not self.has_validation:
             return None, "min"
-        if self._metric is None:
+        if self._uses_default_metric:
             return "EqualErrorRate", "min"
         return super().val_monitor
 

@@ -1,0 +1,1 @@
+"""Hydra configs of pyannote_resnet50 for `pyannote-audio-train` (see hydra_plugins/pyannote_resnet50)."""
