@@ -39,6 +39,8 @@ __all__ = ["SpeakerDiarization", "ORACLE"]
 
 #: value of `segmentation` selecting the oracle (reference) segmentation upper bound
 ORACLE = "oracle"
+#: audio context (in seconds) added on both sides of each embedding block
+BLOCK_CONTEXT = 1.0
 
 
 class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
@@ -72,7 +74,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         when fewer than `embedding_min_frames` clean frames remain. Defaults to True.
     embedding_block_duration : float, optional
         Duration of the audio blocks the embedding trunk runs on, in seconds.
-        Defaults to 60. Blocks overlap by one chunk plus the receptive field.
+        Defaults to 60. Consecutive blocks overlap by one chunk plus
+        ``BLOCK_CONTEXT`` seconds of context on each side.
     embedding_min_frames : int, optional
         Minimum number of embedding frames to pool (fewer gives a NaN embedding,
         ignored by clustering). Defaults to 2 (unbiased standard deviation).
@@ -263,6 +266,21 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             file[self.CACHED_SEGMENTATION] = segmentations
         return segmentations
 
+    def binarize(self, segmentations: SlidingWindowFeature) -> SlidingWindowFeature:
+        """Binarize segmentation with ``segmentation.threshold`` (multilabel models only)
+
+        Parameters
+        ----------
+        segmentations : (num_chunks, num_frames, local_num_speakers) SlidingWindowFeature
+
+        Returns
+        -------
+        binarized_segmentations : (num_chunks, num_frames, local_num_speakers) SlidingWindowFeature
+        """
+        if self.powerset:
+            return segmentations
+        return binarize(segmentations, onset=self.segmentation.threshold, initial_state=False)
+
     # ~~~~ embeddings ~~~~
 
     def _blocks(self, num_chunks: int):
@@ -323,8 +341,10 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         seg_center = seg_frames.start + 0.5 * seg_frames.duration
         emb_center = frames.start + 0.5 * frames.duration
         num_emb_frames = max(1, round(chunks.duration / frames.step))
-        # context on both sides of a block so that chunk frames see real audio
-        margin = 0.5 * frames.duration
+        # context on both sides of a block so that border frames of its chunks see
+        # real audio (``receptive_field.duration`` of pyannote.audio models only
+        # accounts for the frontend window, hence the fixed minimum)
+        margin = max(0.5 * frames.duration, BLOCK_CONTEXT)
 
         embeddings = np.full((num_chunks, num_speakers, model.dimension), np.nan, dtype=np.float32)
         active = np.sum(masks, axis=1) > 0  # (num_chunks, num_speakers)
@@ -455,12 +475,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         hook("segmentation", segmentations)
         num_chunks, num_frames, local_num_speakers = segmentations.data.shape
 
-        if self.powerset:
-            binarized_segmentations = segmentations
-        else:
-            binarized_segmentations = binarize(
-                segmentations, onset=self.segmentation.threshold, initial_state=False
-            )
+        binarized_segmentations = self.binarize(segmentations)
 
         count = self.speaker_count(
             binarized_segmentations, self._segmentation_frames, warm_up=(0.0, 0.0)

@@ -37,6 +37,8 @@ __all__ = [
     "resolve_checkpoint",
     "load_model",
     "save_checkpoint",
+    "random_segmentation_checkpoint",
+    "random_embedding_checkpoint",
 ]
 
 
@@ -166,3 +168,79 @@ def save_checkpoint(model: Model, path: Union[Text, Path]) -> Path:
     checkpoint["pyannote.audio"]["versions"]["pyannote.audio"] = PYANNOTE_AUDIO_VERSION
     torch.save(checkpoint, path)
     return path
+
+
+def random_segmentation_checkpoint(
+    path: Union[Text, Path],
+    duration: float = 10.0,
+    max_speakers_per_chunk: int = 3,
+    max_speakers_per_frame: Optional[int] = 2,
+    **pyannet_kwargs,
+) -> Path:
+    """Save a randomly initialised PyanNet segmentation checkpoint
+
+    For tests and speed benchmarks (its output is meaningless).
+
+    Parameters
+    ----------
+    path : str or Path
+    duration : float, optional
+        Chunk duration, in seconds. Defaults to 10.
+    max_speakers_per_chunk : int, optional
+        Defaults to 3.
+    max_speakers_per_frame : int, optional
+        Powerset model with that many simultaneous speakers (default: 2);
+        None for a multilabel model.
+    **pyannet_kwargs
+        ``PyanNet`` arguments (e.g. ``lstm={"hidden_size": 32, "num_layers": 1}``
+        for a tiny model). Defaults to PyanNet's (pyannote.audio's recipe).
+
+    Returns
+    -------
+    path : Path
+    """
+    from pyannote.audio.models.segmentation import PyanNet
+
+    model = PyanNet(**pyannet_kwargs)
+    model.specifications = Specifications(
+        problem=Problem.MULTI_LABEL_CLASSIFICATION
+        if max_speakers_per_frame is None
+        else Problem.MONO_LABEL_CLASSIFICATION,
+        resolution=Resolution.FRAME,
+        duration=duration,
+        min_duration=duration,
+        warm_up=(0.0, 0.0),
+        classes=[f"speaker#{i + 1}" for i in range(max_speakers_per_chunk)],
+        powerset_max_classes=max_speakers_per_frame,
+        permutation_invariant=True,
+    )
+    model.build()
+    return save_checkpoint(model, path)
+
+
+def random_embedding_checkpoint(path: Union[Text, Path], architecture: Optional[type] = None, **kwargs) -> Path:
+    """Save a randomly initialised embedding checkpoint
+
+    For tests and speed benchmarks (its output is meaningless).
+
+    Parameters
+    ----------
+    path : str or Path
+    architecture : Model subclass, optional
+        Defaults to :class:`pyannote_resnet50.models.ResNet50`; e.g.
+        ``pyannote.audio.models.embedding.WeSpeakerResNet34`` for pyannote's stock one.
+    **kwargs
+        Architecture arguments (e.g. ``base_width=8`` for a tiny ResNet50).
+
+    Returns
+    -------
+    path : Path
+    """
+    if architecture is None:
+        from pyannote_resnet50.models import ResNet50 as architecture
+
+    model = architecture(**kwargs)
+    model.specifications = Specifications(
+        problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=3.0, min_duration=3.0
+    )
+    return save_checkpoint(model, path)

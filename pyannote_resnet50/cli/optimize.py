@@ -1,0 +1,79 @@
+"""``pyannote-resnet50 optimize``: tune the diarization pipeline on a development subset.
+
+Example
+-------
+    pyannote-resnet50 optimize Mini.SpeakerDiarization.Simulated exp/pipeline --trials 50
+    # then
+    pyannote-resnet50 apply exp/pipeline/config.yaml Mini.SpeakerDiarization.Simulated --output hyp.rttm
+"""
+
+import argparse
+import os
+from typing import List, Optional
+
+import torch
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="pyannote-resnet50 optimize",
+        description="Tune the hyper-parameters of pyannote_resnet50.pipelines.SpeakerDiarization "
+        "(diarization error rate on a protocol subset) and write OUTPUT_DIR/config.yaml, loadable "
+        "with pyannote.audio.Pipeline.from_pretrained. Re-running resumes the study "
+        "(OUTPUT_DIR/trials.sqlite).",
+    )
+    parser.add_argument("protocol", help="e.g. Mini.SpeakerDiarization.Simulated")
+    parser.add_argument("output_dir", help="where config.yaml, checkpoints and trials.sqlite go")
+    parser.add_argument("--subset", default="development", help="subset to tune on (default: development)")
+    parser.add_argument("--segmentation", default=None,
+                        help="segmentation checkpoint, or 'oracle' (upper bound) "
+                        "(default: committed segmentation-mini.ckpt)")
+    parser.add_argument("--embedding", default=None, help="embedding checkpoint (default: committed embedding-mini.ckpt)")
+    parser.add_argument("--trials", type=int, default=50, help="total number of trials of the study (default: 50)")
+    parser.add_argument("--sampler", default="TPESampler", choices=["TPESampler", "RandomSampler"])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--segmentation-step", type=float, default=0.5,
+                        help="segmentation window step, as a ratio of its duration (default: 0.5)")
+    parser.add_argument("--segmentation-batch-size", type=int, default=32)
+    parser.add_argument("--embedding-batch-size", type=int, default=32)
+    parser.add_argument("--tune-segmentation-threshold", action="store_true",
+                        help="also tune segmentation.threshold of a multilabel model (slow)")
+    parser.add_argument("--cache", action="store_true",
+                        help="also cache segmentation and embeddings on disk (OUTPUT_DIR/cache)")
+    parser.add_argument("--database", default=None, help="database.yml (default: $PYANNOTE_DATABASE_CONFIG or the checkout's)")
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from pyannote_resnet50.database import get_protocol
+    from pyannote_resnet50.pipelines.optimize import optimize
+
+    protocol = get_protocol(args.protocol, database_yml=args.database)
+    result = optimize(
+        protocol,
+        args.output_dir,
+        subset=args.subset,
+        segmentation=args.segmentation,
+        embedding=args.embedding,
+        num_trials=args.trials,
+        sampler=args.sampler,
+        seed=args.seed,
+        tune_segmentation_threshold=args.tune_segmentation_threshold,
+        cache=args.cache,
+        segmentation_step=args.segmentation_step,
+        segmentation_batch_size=args.segmentation_batch_size,
+        embedding_batch_size=args.embedding_batch_size,
+        device=args.device,
+    )
+    print(f"best diarization error rate on {args.protocol} {args.subset}: {100 * result['loss']:.2f}% "
+          f"({result['num_trials']} trials)")
+    print(f"best hyper-parameters: {result['params']}")
+    print(f"pipeline: {result['config']}")
+    return 0

@@ -1,0 +1,352 @@
+"""Hyper-parameter optimisation of :class:`~pyannote_resnet50.pipelines.SpeakerDiarization`.
+
+Tunes the pipeline on a protocol subset with :class:`pyannote.pipeline.Optimizer`
+(diarization error rate through pyannote.metrics), in an output directory that
+holds everything needed to resume and to use the result::
+
+    output_dir/
+        segmentation.ckpt   # copies of the models, referenced by relative path
+        embedding.ckpt
+        trials.sqlite       # optuna study: re-running continues it
+        config.yaml         # best pipeline so far, pyannote.audio format
+        cache/<fingerprint>/<uri>.npz  # optional on-disk segmentation + embeddings
+
+Segmentation and embeddings do not depend on the clustering hyper-parameters: they
+are computed once per file, before the first trial, and kept in memory (and on disk
+with `cache=True`) so that a trial only costs clustering and reconstruction. With a
+multilabel segmentation model, ``segmentation.threshold`` changes the embeddings; it
+is therefore frozen unless ``tune_segmentation_threshold`` is set (embeddings are
+then recomputed whenever a trial changes it, as in pyannote.audio).
+"""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Text, Union
+
+import numpy as np
+import torch
+import yaml
+from pyannote.audio import __version__ as PYANNOTE_AUDIO_VERSION
+from pyannote.core import SlidingWindow, SlidingWindowFeature
+from pyannote.pipeline import Optimizer
+from tqdm.auto import tqdm
+
+from pyannote_resnet50.pipelines.speaker_diarization import ORACLE, SpeakerDiarization
+from pyannote_resnet50.pipelines.utils import (
+    DEFAULT_EMBEDDING,
+    DEFAULT_SEGMENTATION,
+    PathOrModel,
+    load_model,
+    resolve_checkpoint,
+    save_checkpoint,
+)
+
+__all__ = ["optimize", "export_checkpoints", "write_config", "precompute"]
+
+CONFIG_NAME = "config.yaml"
+STUDY_NAME = "SpeakerDiarization"
+PIPELINE_NAME = f"{SpeakerDiarization.__module__.rsplit('.', 1)[0]}.{SpeakerDiarization.__name__}"
+
+
+def _export(model: PathOrModel, default: Path, path: Path) -> Text:
+    """Copy (or save) one model next to config.yaml; return its relative path."""
+    if isinstance(model, str) and model == ORACLE:
+        return ORACLE
+    if model is None or isinstance(model, (str, Path)):
+        source = resolve_checkpoint(model, default)
+        if source != path.resolve():
+            shutil.copyfile(source, path)
+    else:
+        save_checkpoint(load_model(model, default), path)
+    return path.name
+
+
+def export_checkpoints(
+    output_dir: Union[Text, Path],
+    segmentation: PathOrModel = None,
+    embedding: PathOrModel = None,
+) -> Dict[str, Text]:
+    """Copy the models of the pipeline to `output_dir`
+
+    Parameters
+    ----------
+    output_dir : str or Path
+    segmentation, embedding : Model, str, Path or dict, optional
+        As in :class:`SpeakerDiarization` (defaults: committed Mini checkpoints).
+        "oracle" segmentation is kept as is.
+
+    Returns
+    -------
+    paths : dict
+        {"segmentation": "segmentation.ckpt", "embedding": "embedding.ckpt"},
+        relative to `output_dir`.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "segmentation": _export(segmentation, DEFAULT_SEGMENTATION, output_dir / "segmentation.ckpt"),
+        "embedding": _export(embedding, DEFAULT_EMBEDDING, output_dir / "embedding.ckpt"),
+    }
+
+
+def write_config(
+    output_dir: Union[Text, Path],
+    pipeline_params: Dict[str, Any],
+    params: Dict[str, Any],
+    extra: Optional[Dict[str, Any]] = None,
+) -> Path:
+    """Write config.yaml in ``pyannote.audio.Pipeline.from_pretrained`` format
+
+    Parameters
+    ----------
+    output_dir : str or Path
+        Directory of config.yaml; checkpoint paths in `pipeline_params` are relative to it.
+    pipeline_params : dict
+        Constructor arguments of :class:`SpeakerDiarization`.
+    params : dict
+        Nested hyper-parameters.
+    extra : dict, optional
+        Additional top-level entries (e.g. optimisation summary).
+
+    Returns
+    -------
+    config_yml : Path
+    """
+    config = {
+        "version": PYANNOTE_AUDIO_VERSION,
+        "pipeline": {"name": PIPELINE_NAME, "params": dict(pipeline_params)},
+        "params": _to_builtin(params),
+        **(extra or {}),
+    }
+    config_yml = Path(output_dir) / CONFIG_NAME
+    tmp = config_yml.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    tmp.replace(config_yml)
+    return config_yml
+
+
+def _to_builtin(value):
+    """numpy scalars -> python scalars (for yaml.safe_dump)"""
+    if isinstance(value, dict):
+        return {k: _to_builtin(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _fingerprint(output_dir: Path, pipeline_params: Dict[str, Any], threshold) -> str:
+    """Identify what the cached segmentation and embeddings depend on."""
+    digest = hashlib.sha1()
+    for key in ("segmentation", "embedding"):
+        value = pipeline_params[key]
+        if value == ORACLE:
+            digest.update(b"oracle")
+        else:
+            digest.update((output_dir / value).read_bytes())
+    settings = {k: v for k, v in pipeline_params.items() if "batch_size" not in k and k not in ("segmentation", "embedding")}
+    digest.update(json.dumps({"settings": settings, "threshold": threshold}, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def precompute(
+    pipeline: SpeakerDiarization,
+    files: Iterable,
+    cache_dir: Optional[Path] = None,
+    show_progress: bool = True,
+) -> None:
+    """Compute (or load) segmentation and embeddings of each file, in the file itself
+
+    Fills the ``training_cache/segmentation`` and ``training_cache/embeddings`` keys
+    that :class:`SpeakerDiarization` reads while ``pipeline.training`` is True.
+
+    Parameters
+    ----------
+    pipeline : SpeakerDiarization
+        Instantiated pipeline (its current ``segmentation.threshold`` is used).
+    files : iterable of ProtocolFile
+    cache_dir : Path, optional
+        Also save them to (and load them from) ``cache_dir/<uri>.npz``.
+    show_progress : bool, optional
+    """
+    pipeline.training = True
+    threshold = None if pipeline.powerset else pipeline.segmentation.threshold
+    files = list(files)
+    for file in tqdm(files, desc="segmentation + embeddings", disable=not show_progress, unit="file"):
+        npz = None if cache_dir is None else Path(cache_dir) / f"{file['uri']}.npz"
+        if npz is not None and npz.is_file():
+            with np.load(npz) as cached:
+                window = SlidingWindow(*cached["window"])
+                file[pipeline.CACHED_SEGMENTATION] = SlidingWindowFeature(cached["segmentation"], window)
+                file[pipeline.CACHED_EMBEDDINGS] = {
+                    "segmentation.threshold": threshold,
+                    "embeddings": cached["embeddings"],
+                }
+            continue
+
+        segmentations = pipeline.get_segmentations(file)
+        binarized = pipeline.binarize(segmentations)
+        embeddings = pipeline.get_embeddings(
+            file, binarized, exclude_overlap=pipeline.embedding_exclude_overlap
+        )
+        if npz is not None:
+            npz.parent.mkdir(parents=True, exist_ok=True)
+            window = segmentations.sliding_window
+            np.savez(
+                npz,
+                segmentation=segmentations.data,
+                window=np.array([window.duration, window.step, window.start]),
+                embeddings=embeddings,
+            )
+
+
+def optimize(
+    protocol,
+    output_dir: Union[Text, Path],
+    subset: Text = "development",
+    segmentation: PathOrModel = None,
+    embedding: PathOrModel = None,
+    num_trials: int = 50,
+    sampler: Text = "TPESampler",
+    seed: Optional[int] = 42,
+    tune_segmentation_threshold: bool = False,
+    cache: bool = False,
+    device: Optional[Text] = None,
+    show_progress: bool = True,
+    **pipeline_params,
+) -> Dict[str, Any]:
+    """Tune the pipeline on `subset` of `protocol` and write `output_dir`/config.yaml
+
+    Resumable: the optuna study lives in `output_dir`/trials.sqlite; calling again
+    runs trials until the study holds `num_trials` completed ones, starting from
+    the best parameters found so far. config.yaml is rewritten after every trial.
+
+    Parameters
+    ----------
+    protocol : pyannote.database Protocol
+        e.g. ``pyannote_resnet50.database.get_protocol("Mini.SpeakerDiarization.Simulated")``.
+    output_dir : str or Path
+    subset : {"train", "development", "test"}, optional
+        Defaults to "development".
+    segmentation, embedding : Model, str, Path or dict, optional
+        As in :class:`SpeakerDiarization`. Copied to `output_dir`.
+    num_trials : int, optional
+        Total number of trials of the study. Defaults to 50.
+    sampler : str, optional
+        optuna sampler ("TPESampler" or "RandomSampler"). Defaults to "TPESampler".
+    seed : int, optional
+        Sampler seed. Defaults to 42.
+    tune_segmentation_threshold : bool, optional
+        Also tune ``segmentation.threshold`` of a multilabel segmentation model
+        (costs the embeddings of every file whenever it changes). Defaults to False
+        (frozen to its default value).
+    cache : bool, optional
+        Also cache segmentation and embeddings on disk, in `output_dir`/cache.
+    device : str, optional
+        torch device the models run on (not saved in config.yaml). Defaults to CPU.
+    show_progress : bool, optional
+    **pipeline_params
+        Other :class:`SpeakerDiarization` arguments (segmentation_step,
+        embedding_exclude_overlap, embedding_block_duration, ...), saved in config.yaml.
+
+    Returns
+    -------
+    result : dict
+        "loss" (best diarization error rate), "params" (best hyper-parameters),
+        "config" (path to config.yaml), "num_trials" (completed trials).
+    """
+    output_dir = Path(output_dir)
+    pipeline_params = {**export_checkpoints(output_dir, segmentation, embedding), **pipeline_params}
+    pipeline = SpeakerDiarization(
+        **{k: (v if v == ORACLE or k not in ("segmentation", "embedding") else output_dir / v) for k, v in pipeline_params.items()}
+    )
+    pipeline_params = _constructor_params(pipeline, pipeline_params)
+    if device is not None:
+        pipeline.to(torch.device(device))
+
+    default_parameters = pipeline.default_parameters()
+    frozen: Dict[str, Any] = {}
+    if not pipeline.powerset and not tune_segmentation_threshold:
+        frozen = {"segmentation": {"threshold": default_parameters["segmentation"]["threshold"]}}
+        pipeline.freeze(frozen)
+    pipeline.instantiate(default_parameters)
+
+    files: List = list(getattr(protocol, subset)())
+    cache_dir = None
+    if cache:
+        threshold = None if pipeline.powerset else pipeline.segmentation.threshold
+        cache_dir = output_dir / "cache" / _fingerprint(output_dir, pipeline_params, threshold)
+    precompute(pipeline, files, cache_dir=cache_dir, show_progress=show_progress)
+
+    optimizer = Optimizer(
+        pipeline, db=output_dir / "trials.sqlite", study_name=STUDY_NAME, sampler=sampler, seed=seed
+    )
+    completed = _num_completed(optimizer)
+    warm_start = None
+    if completed == 0:
+        warm_start = _drop(default_parameters, frozen)
+
+    progress = tqdm(
+        total=num_trials, initial=min(completed, num_trials), desc="trials", unit="trial", disable=not show_progress
+    )
+    iterations = optimizer.tune_iter(files, warm_start=warm_start, show_progress=False)
+    result = None
+    while completed < num_trials:
+        result = next(iterations)
+        completed = _num_completed(optimizer)
+        progress.update(1)
+        progress.set_postfix(best_DER=f"{100 * result['loss']:.2f}%")
+        _write_best(output_dir, pipeline_params, optimizer, protocol, subset)
+    progress.close()
+    pipeline.training = False
+
+    if result is None:  # nothing left to run: report the stored study
+        result = {"loss": optimizer.best_loss, "params": optimizer.best_params}
+        _write_best(output_dir, pipeline_params, optimizer, protocol, subset)
+    return {**result, "config": output_dir / CONFIG_NAME, "num_trials": completed}
+
+
+def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) -> Dict[str, Any]:
+    """Arguments to write in config.yaml: given ones plus those needed to reproduce."""
+    return {
+        "segmentation": params["segmentation"],
+        "segmentation_step": pipeline.segmentation_step,
+        "embedding": params["embedding"],
+        "embedding_exclude_overlap": pipeline.embedding_exclude_overlap,
+        "embedding_block_duration": pipeline.embedding_block_duration,
+        "embedding_min_frames": pipeline.embedding_min_frames,
+        "segmentation_batch_size": pipeline.segmentation_batch_size,
+        "embedding_batch_size": pipeline.embedding_batch_size,
+        **{k: v for k, v in params.items() if k not in ("segmentation", "embedding")},
+    }
+
+
+def _num_completed(optimizer: Optimizer) -> int:
+    from optuna.trial import TrialState
+
+    return len(optimizer.study_.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def _drop(params: dict, frozen: dict) -> dict:
+    """Nested `params` without the keys of nested `frozen`."""
+    kept = {}
+    for key, value in params.items():
+        if key in frozen and isinstance(value, dict):
+            value = _drop(value, frozen[key])
+            if value:
+                kept[key] = value
+        elif key not in frozen:
+            kept[key] = value
+    return kept
+
+
+def _write_best(output_dir: Path, pipeline_params: dict, optimizer: Optimizer, protocol, subset: Text) -> Path:
+    optimization = {
+        "protocol": protocol.name,
+        "subset": subset,
+        "metric": "diarization error rate",
+        "loss": float(optimizer.best_loss),
+        "num_trials": _num_completed(optimizer),
+    }
+    return write_config(output_dir, pipeline_params, optimizer.best_params, extra={"optimization": optimization})
