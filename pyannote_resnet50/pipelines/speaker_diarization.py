@@ -10,6 +10,7 @@ trunk (``forward_frames``) runs once over long blocks of audio and each
 """
 
 import functools
+import math
 import textwrap
 import warnings
 from typing import Callable, Optional, Text, Union
@@ -247,11 +248,16 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         if self.oracle:
             if "annotation" not in file:
                 raise ValueError("oracle segmentation (upper bound) needs file['annotation'].")
-            if "duration" not in file:
-                file["duration"] = self._audio.get_duration(file)
-            segmentations = oracle_segmentation(
-                file, self._segmentation_window, frames=self._segmentation_frames
-            )
+            # chunks as pyannote.audio's Inference slides them: the last one is
+            # zero-padded past the end of the file
+            window = self._segmentation_window
+            duration = self._audio.get_duration(file)
+            num_steps = max(0, math.ceil((duration - window.duration) / window.step))
+            padded = {
+                "annotation": file["annotation"],
+                "duration": window.duration + num_steps * window.step,
+            }
+            segmentations = oracle_segmentation(padded, window, frames=self._segmentation_frames)
             if segmentations.data.shape[2] == 0:  # empty reference
                 segmentations = SlidingWindowFeature(
                     np.zeros(segmentations.data.shape[:2] + (1,), dtype=np.float32),
@@ -539,6 +545,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             min_duration_on=0.0,
             min_duration_off=self.segmentation.min_duration_off,
         )
+        # the last (zero-padded) chunk may extend past the end of the file
+        diarization = diarization.crop(Segment(0.0, self._audio.get_duration(file)), mode="intersection")
         diarization.uri = file["uri"]
 
         if "annotation" in file and file["annotation"]:
