@@ -1,0 +1,127 @@
+"""Optimisation, config.yaml round trip, apply command and pyannote-metrics on its RTTM."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from pyannote.audio import Pipeline
+from pyannote.core import Annotation
+
+from pyannote_resnet50.cli import main as cli
+from pyannote_resnet50.database import DATABASE_YML, PACKAGE_DATABASE_YML, get_protocol
+from pyannote_resnet50.pipelines import SpeakerDiarization
+from pyannote_resnet50.pipelines.optimize import optimize
+from pyannote_resnet50.pipelines.utils import (
+    DEFAULT_EMBEDDING,
+    DEFAULT_SEGMENTATION,
+    random_embedding_checkpoint,
+    random_segmentation_checkpoint,
+)
+
+torch.set_num_threads(2)
+
+PROTOCOL = "AMI.SpeakerDiarization.Debug"
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """(segmentation, embedding): committed checkpoints, else tiny random ones."""
+    directory = tmp_path_factory.mktemp("checkpoints")
+    segmentation, embedding = DEFAULT_SEGMENTATION, DEFAULT_EMBEDDING
+    if not segmentation.is_file():
+        segmentation = random_segmentation_checkpoint(
+            directory / "seg.ckpt",
+            duration=5.0,
+            sincnet={"stride": 10},
+            lstm={"hidden_size": 32, "num_layers": 1},
+            linear={"hidden_size": 32, "num_layers": 1},
+        )
+    if not embedding.is_file():
+        embedding = random_embedding_checkpoint(directory / "emb.ckpt", base_width=8, dimension=64)
+    return segmentation, embedding
+
+
+@pytest.fixture(scope="module")
+def optimized(tmp_path_factory, checkpoints):
+    """3-trial optimisation on AMI.SpeakerDiarization.Debug development (2 x 30s)."""
+    output_dir = tmp_path_factory.mktemp("pipeline")
+    segmentation, embedding = checkpoints
+    exit_code = cli(
+        ["optimize", PROTOCOL, str(output_dir), "--trials", "3", "--segmentation", str(segmentation),
+         "--embedding", str(embedding), "--cache"]
+    )
+    assert exit_code == 0
+    return output_dir
+
+
+def num_completed_trials(output_dir):
+    with sqlite3.connect(output_dir / "trials.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+
+
+def test_config(optimized):
+    config = yaml.safe_load((optimized / "config.yaml").read_text())
+    assert config["pipeline"]["name"] == "pyannote_resnet50.pipelines.SpeakerDiarization"
+    params = config["pipeline"]["params"]
+    # checkpoints copied next to config.yaml, referenced by relative path
+    assert params["segmentation"] == "segmentation.ckpt" and (optimized / "segmentation.ckpt").is_file()
+    assert params["embedding"] == "embedding.ckpt" and (optimized / "embedding.ckpt").is_file()
+    assert set(config["params"]["clustering"]) == {"threshold", "method", "min_cluster_size"}
+    assert "min_duration_off" in config["params"]["segmentation"]
+    assert config["optimization"]["num_trials"] == 3 == num_completed_trials(optimized)
+    assert 0.0 <= config["optimization"]["loss"]
+
+
+def test_from_pretrained_elsewhere(optimized, tmp_path, monkeypatch):
+    """config.yaml loads from another working directory and reproduces the tuned pipeline."""
+    config = yaml.safe_load((optimized / "config.yaml").read_text())
+    expected = SpeakerDiarization(
+        **{**config["pipeline"]["params"],
+           "segmentation": optimized / "segmentation.ckpt",
+           "embedding": optimized / "embedding.ckpt"}
+    ).instantiate(config["params"])
+    file = next(get_protocol(PROTOCOL).development())
+    file = {"uri": file["uri"], "audio": str(file["audio"])}
+    expected_output = expected(dict(file))
+
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(optimized / "config.yaml", tmp_path)
+    pipeline = Pipeline.from_pretrained(relative)
+    assert isinstance(pipeline, SpeakerDiarization)
+    assert pipeline.parameters(instantiated=True) == config["params"]
+    output = pipeline(dict(file))
+    assert isinstance(output, Annotation)
+    assert output == expected_output
+
+
+def test_resume(optimized, checkpoints):
+    segmentation, embedding = checkpoints
+    result = optimize(
+        get_protocol(PROTOCOL), optimized, segmentation=segmentation, embedding=embedding,
+        num_trials=4, cache=True, show_progress=False,
+    )
+    assert result["num_trials"] == 4 == num_completed_trials(optimized)
+    # cached segmentation and embeddings were reused from disk
+    assert len(list((optimized / "cache").glob("*/*.npz"))) == 2
+
+
+def test_apply_and_pyannote_metrics(optimized, tmp_path):
+    rttm = tmp_path / "hyp.rttm"
+    assert cli(["apply", str(optimized / "config.yaml"), PROTOCOL, "--subset", "development",
+                "--output", str(rttm)]) == 0
+    uris = {line.split()[1] for line in rttm.read_text().splitlines()}
+    assert uris <= {file["uri"] for file in get_protocol(PROTOCOL).development()}
+
+    env = dict(os.environ, PYANNOTE_DATABASE_CONFIG=str(DATABASE_YML or PACKAGE_DATABASE_YML))
+    metrics = os.path.join(os.path.dirname(sys.executable), "pyannote-metrics")
+    completed = subprocess.run(
+        [metrics, "diarization", "--subset=development", PROTOCOL, str(rttm)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "diarization error rate" in completed.stdout
+    assert "TOTAL" in completed.stdout
