@@ -22,6 +22,7 @@ Written under ``data/mini/``: ``{subset}.{lst,rttm,uem}`` (committed),
 twice gives identical files.
 """
 
+import hashlib
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
 
@@ -49,6 +50,10 @@ PREFIX = {"train": "trn", "development": "dev", "test": "tst"}
 SPEAKER_SPLIT = {"train": 0.6, "development": 0.2, "test": 0.2}
 #: number of recordings of each subset
 NUM_FILES = {"train": 60, "development": 15, "test": 15}
+#: bump when the audio of the simulator changes without changing the annotations
+AUDIO_VERSION = 2
+#: written in ``wav/`` with the audio: the annotations (and audio version) it matches
+STAMP = ".stamp"
 
 __all__ = [
     "MINI_DIR",
@@ -196,15 +201,36 @@ def build_mini(
         written[f"{subset}.sources"] = _write_text(output / f"{subset}.sources.tsv", rows)
     if bar is not None:
         bar.close()
+    if write_audio:
+        _write_text(output / "wav" / STAMP, [_stamp(output)])
     return written
 
 
+def _stamp(output: Path) -> str:
+    """Fingerprint of the annotation files of `output` and of :data:`AUDIO_VERSION`."""
+    digest = hashlib.sha1(f"audio version {AUDIO_VERSION}".encode())
+    for subset in SUBSETS:
+        for suffix in ("lst", "rttm", "uem"):
+            path = output / f"{subset}.{suffix}"
+            digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
 def mini_audio_missing(output: Union[str, Path] = MINI_DIR) -> List[str]:
-    """Uris of the committed Mini lists whose ``wav/{uri}.wav`` does not exist."""
+    """Uris of the Mini lists whose audio is missing or was built for other annotations.
+
+    Returns
+    -------
+    uris : list of str
+        Empty when ``wav/`` is complete and its stamp matches the annotation files
+        (e.g. after a ``git pull`` that changed them, every uri is returned).
+    """
     output = Path(output)
-    missing = []
+    uris = []
     for subset in SUBSETS:
         lst = output / f"{subset}.lst"
-        uris = lst.read_text().split() if lst.is_file() else [f"<{lst.name}>"]
-        missing.extend(uri for uri in uris if not (output / "wav" / f"{uri}.wav").is_file())
-    return missing
+        uris.extend(lst.read_text().split() if lst.is_file() else [f"<{lst.name}>"])
+    stamp = output / "wav" / STAMP
+    if not stamp.is_file() or stamp.read_text().strip() != _stamp(output):
+        return uris
+    return [uri for uri in uris if not (output / "wav" / f"{uri}.wav").is_file()]

@@ -350,8 +350,7 @@ def simulate_recording(
         One utterance per speaker of the recording (e.g. from :func:`load_sources`).
     duration : float
         Duration of the recording, in seconds (exact). Turns are placed until the end
-        of the recording; turns that would end less than ``config.tail`` before it are
-        dropped.
+        of the recording; the last one is cut ``config.tail`` seconds before it.
     seed : int, sequence of int or SeedSequence, optional
         Random seed: the same seed (and sources) gives the same recording.
     config : SimulationConfig, optional
@@ -377,26 +376,53 @@ def simulate_recording(
     # pauses (EEND): exponential silences, negative for overlapping speaker changes
     pauses = rng.exponential(config.mean_pause * sr, size=num_turns).astype(np.int64)
     change = np.flatnonzero(speaker[1:] != speaker[:-1]) + 1
-    if config.overlap > 0 and len(change):
-        # budget of overlapped seconds for the expected number of turns in the file
-        expected = np.cumsum(lengths + pauses) <= num_samples
-        speech = lengths[expected].sum()
-        budget = config.overlap * speech / (1.0 + config.overlap)
-        change = change[expected[change]]
-        change = rng.permutation(change)
-        amount = rng.uniform(config.min_overlap, config.max_overlap, size=len(change)) * sr
-        amount = np.minimum(amount, 0.5 * np.minimum(lengths[change], lengths[change - 1])).astype(np.int64)
+    # only speaker changes expected inside the recording share the overlap budget
+    change = change[(np.cumsum(lengths + pauses) <= num_samples)[change]]
+    order = rng.permutation(change) if config.overlap > 0 else change[:0]
+    amount = rng.uniform(config.min_overlap, config.max_overlap, size=len(order)) * sr
+    amount = np.minimum(amount, 0.5 * np.minimum(lengths[order], lengths[order - 1])).astype(np.int64)
+    limit = num_samples - int(config.tail * sr)
+
+    def place(budget: float):
+        """Turns (index, start, crop) fitting in the recording when `budget` samples overlap."""
         used = np.cumsum(amount)
-        n = int(np.searchsorted(used, budget))
-        if n < len(change):
-            amount[n] = int(budget - (used[n - 1] if n else 0))
-            amount[n + 1 :] = 0
-        pauses[change] = -amount
-    pauses[0] = abs(pauses[0])
-    starts = np.cumsum(pauses) + np.concatenate([[0], np.cumsum(lengths[:-1])])
-    ends = starts + lengths
-    keep = ends <= num_samples - int(config.tail * sr)
-    keep &= np.cumsum(~keep) == 0  # stop at the first turn that does not fit
+        overlap = np.where(used <= budget, amount, np.maximum(0, budget - used + amount)).astype(np.int64)
+        shifted = pauses.copy()
+        shifted[order] = -overlap
+        starts = np.cumsum(shifted) + np.concatenate([[0], np.cumsum(lengths[:-1])])
+        turns = []
+        for t in range(num_turns):  # starts increase: stop at the first turn that does not fit
+            first, last, regions = crops[t]
+            if starts[t] + last - first <= limit:
+                turns.append((t, int(starts[t]), (first, last, regions)))
+                continue
+            # the last turn is cut at the end of the recording
+            regions = np.clip(regions, 0, max(limit - starts[t], 0))
+            regions = regions[regions[:, 1] - regions[:, 0] >= int(0.3 * sr)]
+            if len(regions):
+                turns.append((t, int(starts[t]), (first, first + int(regions[-1, 1]), regions)))
+            break
+        return turns
+
+    def overlap_share(turns) -> float:
+        """Overlapped speech / speech of `turns`, on 10 ms frames."""
+        count = np.zeros(num_samples // 160 + 2, dtype=np.int16)
+        for _, start, (_, _, regions) in turns:
+            for a, b in (regions + start) // 160:
+                count[a:b] += 1
+        return float(np.sum(count > 1) / max(np.sum(count > 0), 1))
+
+    # overlap budget, then corrected (a few placements) for overlaps falling in pauses
+    expected = int(np.sum(np.cumsum(lengths + pauses) <= num_samples))
+    speech = sum(int((r[:, 1] - r[:, 0]).sum()) for _, _, r in crops[:expected])
+    budget = config.overlap * speech / (1.0 + config.overlap)
+    turns = place(budget)
+    for _ in range(4 if len(order) else 0):
+        share = overlap_share(turns)
+        if abs(share - config.overlap) <= 0.05 * config.overlap or share == 0 or budget >= amount.sum():
+            break
+        budget = min(budget * config.overlap / share, float(amount.sum()))
+        turns = place(budget)
 
     # levels
     speaker_gain = rng.uniform(-config.speaker_gain_db, config.speaker_gain_db, size=num_speakers)
@@ -404,14 +430,14 @@ def simulate_recording(
     gain = (10.0 ** ((speaker_gain[speaker] + turn_gain) / 20.0)).astype(np.float32)
 
     # local labels by order of first appearance
-    order = list(dict.fromkeys(speaker[keep].tolist()))
-    labels = {s: f"spk{k:02d}" for k, s in enumerate(order)}
+    appearance = list(dict.fromkeys(int(speaker[t]) for t, _, _ in turns))
+    labels = {s: f"spk{k:02d}" for k, s in enumerate(appearance)}
 
     waveform = np.zeros(num_samples, dtype=np.float32)
     mask = np.zeros(num_samples, dtype=bool)
     annotation = Annotation(uri=uri)
-    for t in np.flatnonzero(keep):
-        (first, last, regions), s, offset = crops[t], speaker[t], starts[t]
+    for t, offset, (first, last, regions) in turns:
+        s = speaker[t]
         waveform[offset : offset + last - first] += gain[t] * sources[s].waveform[first:last]
         for a, b in regions + offset:
             mask[a:b] = True
@@ -434,7 +460,7 @@ def simulate_recording(
         waveform *= np.float32(0.95 / peak)
 
     annotation = annotation.rename_tracks(generator="string")
-    speakers = {labels[s]: sources[s].speaker for s in order}
+    speakers = {labels[s]: sources[s].speaker for s in appearance}
     return Recording(uri=uri, waveform=waveform, annotation=annotation, speakers=speakers, snr=snr)
 
 

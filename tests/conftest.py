@@ -1,0 +1,141 @@
+"""Shared fixtures: paths, the Mini corpus, tiny simulated corpora and hand-made databases."""
+
+import textwrap
+from pathlib import Path
+from typing import Dict, Optional
+
+import pytest
+
+from pyannote_resnet50.database.registry import DATABASE_YML, PACKAGE_DATABASE_YML
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """Root of the source checkout."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def database_yml() -> Path:
+    """The checkout's top-level database.yml."""
+    return DATABASE_YML or REPO / "database.yml"
+
+
+@pytest.fixture(scope="session")
+def mini_corpus() -> str:
+    """Name of the Mini protocol, its audio built once (a few seconds) if missing or stale."""
+    from pyannote_resnet50.database.mini import PROTOCOL, build_mini, mini_audio_missing
+
+    if mini_audio_missing():
+        build_mini()
+    return PROTOCOL
+
+
+@pytest.fixture(scope="session")
+def sources():
+    """Three LibriSpeech sources (one F, one M, one more) of the shipped utterances."""
+    from pyannote_resnet50.database.simulator import load_sources
+
+    return load_sources(speakers=["103", "1034", "1040"])
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory, sources) -> Dict:
+    """Two simulated recordings of 12 s (SNR 30 dB) written as a pyannote database.
+
+    Returns
+    -------
+    corpus : dict
+        "dir" (folder), "database_yml", "protocol" (``Tiny.SpeakerDiarization.Sim``),
+        "recordings" (list of Recording).
+    """
+    from pyannote_resnet50.database.simulator import SimulationConfig, simulate_recording, write_recordings
+
+    folder = tmp_path_factory.mktemp("tiny")
+    config = SimulationConfig(snr=(30.0, 30.0), overlap=0.1)
+    recordings = [
+        simulate_recording(f"tiny{i}", sources[: 2 + i], 12.0, seed=i, config=config) for i in range(2)
+    ]
+    write_recordings(recordings, folder, "test")
+    yml = folder / "database.yml"
+    yml.write_text(
+        textwrap.dedent(
+            f"""\
+            Requirements:
+              - {PACKAGE_DATABASE_YML}
+            Databases:
+              Tiny: wav/{{uri}}.wav
+            Protocols:
+              Tiny:
+                SpeakerDiarization:
+                  Sim:
+                    scope: file
+                    test:
+                      uri: test.lst
+                      annotation: test.rttm
+                      annotated: test.uem
+            """
+        )
+    )
+    return {"dir": folder, "database_yml": yml, "protocol": "Tiny.SpeakerDiarization.Sim", "recordings": recordings}
+
+
+@pytest.fixture
+def make_database(tmp_path):
+    """Factory writing a one-protocol database in `tmp_path`.
+
+    Call it with the text of the uri list, of the RTTM and of the UEM; returns the path
+    of a database.yml defining ``Custom.SpeakerDiarization.<name>`` (subset "test").
+    With ``per_uri=True`` the annotation entry is the template ``rttm/{uri}.rttm`` and
+    `rttm` is a {uri: text} dict.
+    """
+
+    def make(lst: str, rttm, uem: Optional[str] = None, name: str = "Broken", per_uri: bool = False) -> Path:
+        (tmp_path / "test.lst").write_text(lst)
+        if per_uri:
+            (tmp_path / "rttm").mkdir(exist_ok=True)
+            for uri, text in rttm.items():
+                (tmp_path / "rttm" / f"{uri}.rttm").write_text(text)
+            annotation = "rttm/{uri}.rttm"
+        else:
+            (tmp_path / "test.rttm").write_text(rttm)
+            annotation = "test.rttm"
+        if uem is None:
+            uem = "".join(f"{uri} NA 0.000 60.000\n" for uri in lst.split())
+        (tmp_path / "test.uem").write_text(uem)
+        yml = tmp_path / "database.yml"
+        yml.write_text(
+            textwrap.dedent(
+                f"""\
+                Requirements:
+                  - {PACKAGE_DATABASE_YML}
+                Databases:
+                  Custom: wav/{{uri}}.wav
+                Protocols:
+                  Custom:
+                    SpeakerDiarization:
+                      {name}:
+                        scope: file
+                        test:
+                          uri: test.lst
+                          annotation: {annotation}
+                          annotated: test.uem
+                """
+            )
+        )
+        return yml
+
+    return make
+
+
+@pytest.fixture
+def restore_registry():
+    """Restore pyannote.database's global registry sources after a test loading a custom yml."""
+    from pyannote.database import registry
+
+    sources = dict(registry.sources)
+    yield registry
+    registry.sources.clear()
+    registry.sources.update(sources)
