@@ -11,6 +11,35 @@ from pyannote_resnet50.database.registry import DATABASE_YML, PACKAGE_DATABASE_Y
 REPO = Path(__file__).resolve().parents[1]
 
 
+def write_database_yml(folder: Path, database: str, protocol: str, annotation: str) -> Path:
+    """Write ``folder/database.yml``: protocol ``{database}.SpeakerDiarization.{protocol}``.
+
+    Its "test" subset reads ``test.lst``, `annotation` and ``test.uem``, its audio
+    ``wav/{uri}.wav``; the package's protocols are required.
+    """
+    yml = folder / "database.yml"
+    yml.write_text(
+        textwrap.dedent(
+            f"""\
+            Requirements:
+              - {PACKAGE_DATABASE_YML}
+            Databases:
+              {database}: wav/{{uri}}.wav
+            Protocols:
+              {database}:
+                SpeakerDiarization:
+                  {protocol}:
+                    scope: file
+                    test:
+                      uri: test.lst
+                      annotation: {annotation}
+                      annotated: test.uem
+            """
+        )
+    )
+    return yml
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """Root of the source checkout."""
@@ -59,26 +88,7 @@ def tiny_corpus(tmp_path_factory, sources) -> Dict:
         simulate_recording(f"tiny{i}", sources[: 2 + i], 12.0, seed=i, config=config) for i in range(2)
     ]
     write_recordings(recordings, folder, "test")
-    yml = folder / "database.yml"
-    yml.write_text(
-        textwrap.dedent(
-            f"""\
-            Requirements:
-              - {PACKAGE_DATABASE_YML}
-            Databases:
-              Tiny: wav/{{uri}}.wav
-            Protocols:
-              Tiny:
-                SpeakerDiarization:
-                  Sim:
-                    scope: file
-                    test:
-                      uri: test.lst
-                      annotation: test.rttm
-                      annotated: test.uem
-            """
-        )
-    )
+    yml = write_database_yml(folder, "Tiny", "Sim", "test.rttm")
     return {"dir": folder, "database_yml": yml, "protocol": "Tiny.SpeakerDiarization.Sim", "recordings": recordings}
 
 
@@ -105,26 +115,7 @@ def make_database(tmp_path):
         if uem is None:
             uem = "".join(f"{uri} NA 0.000 60.000\n" for uri in lst.split())
         (tmp_path / "test.uem").write_text(uem)
-        yml = tmp_path / "database.yml"
-        yml.write_text(
-            textwrap.dedent(
-                f"""\
-                Requirements:
-                  - {PACKAGE_DATABASE_YML}
-                Databases:
-                  Custom: wav/{{uri}}.wav
-                Protocols:
-                  Custom:
-                    SpeakerDiarization:
-                      {name}:
-                        scope: file
-                        test:
-                          uri: test.lst
-                          annotation: {annotation}
-                          annotated: test.uem
-                """
-            )
-        )
+        yml = write_database_yml(tmp_path, "Custom", name, annotation)
         return yml
 
     return make

@@ -1,6 +1,7 @@
 """Protocols shipped with pyannote_resnet50 and helpers to load them."""
 
 from .registry import DATA_DIR, DATABASE_YML, PACKAGE_DATABASE_YML, AudioFinder, get_protocol, load_registry
+from .validate import validate_protocol
 
 __all__ = [
     "DATA_DIR",
@@ -9,4 +10,5 @@ __all__ = [
     "AudioFinder",
     "get_protocol",
     "load_registry",
+    "validate_protocol",
 ]

@@ -15,7 +15,7 @@ Used by the EDA (:mod:`pyannote_resnet50.database.eda`); callable by anyone::
 import math
 import string
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from pyannote.database.custom import resolve_path
 from pyannote.database.registry import Registry
@@ -81,6 +81,15 @@ def _number(text: str, what: str, where: str) -> float:
     return value
 
 
+def _lines(path: Union[str, Path]) -> Iterator[Tuple[str, List[str], str]]:
+    """Non-empty, non-comment lines of `path` as ("{path}, line {n}", fields, stripped line)."""
+    with open(path) as f:
+        for number, line in enumerate(f, start=1):
+            fields = line.split()
+            if fields and not fields[0].startswith(";"):
+                yield f"{path}, line {number}", fields, line.strip()
+
+
 def parse_rttm(path: Union[str, Path], uri: Optional[str] = None) -> Turns:
     """Read and check the SPEAKER lines of an RTTM file.
 
@@ -104,46 +113,36 @@ def parse_rttm(path: Union[str, Path], uri: Optional[str] = None) -> Turns:
         than expected.
     """
     turns: Turns = {}
-    with open(path) as f:
-        for number, line in enumerate(f, start=1):
-            fields = line.split()
-            if not fields or fields[0].startswith(";"):
-                continue
-            where = f"{path}, line {number}"
-            if len(fields) not in (9, 10):
-                raise ValueError(
-                    f"{where}: expected 10 space-separated RTTM fields "
-                    f"('SPEAKER uri channel start duration <NA> <NA> label <NA> <NA>'), found {len(fields)}: "
-                    f"'{line.strip()}'."
-                )
-            if fields[0] != "SPEAKER":
-                continue
-            start = _number(fields[3], "start time (field 4)", where)
-            duration = _number(fields[4], "duration (field 5)", where)
-            if uri is not None and fields[1] != uri:
-                raise ValueError(f"{where}: uri '{fields[1]}' in the annotation file of uri '{uri}'.")
-            if fields[7] in {"", "<NA>"}:
-                raise ValueError(f"{where}: missing speaker label (field 8).")
-            turns.setdefault(fields[1], []).append((start, duration))
+    for where, fields, line in _lines(path):
+        if len(fields) not in (9, 10):
+            raise ValueError(
+                f"{where}: expected 10 space-separated RTTM fields "
+                f"('SPEAKER uri channel start duration <NA> <NA> label <NA> <NA>'), found {len(fields)}: "
+                f"'{line}'."
+            )
+        if fields[0] != "SPEAKER":
+            continue
+        start = _number(fields[3], "start time (field 4)", where)
+        duration = _number(fields[4], "duration (field 5)", where)
+        if uri is not None and fields[1] != uri:
+            raise ValueError(f"{where}: uri '{fields[1]}' in the annotation file of uri '{uri}'.")
+        if fields[7] in {"", "<NA>"}:
+            raise ValueError(f"{where}: missing speaker label (field 8).")
+        turns.setdefault(fields[1], []).append((start, duration))
     return turns
 
 
 def parse_uem(path: Union[str, Path]) -> Dict[str, List[Tuple[float, float]]]:
     """Read and check a UEM file ({uri: [(start, end), ...]}); errors name file and line."""
     regions: Dict[str, List[Tuple[float, float]]] = {}
-    with open(path) as f:
-        for number, line in enumerate(f, start=1):
-            fields = line.split()
-            if not fields or fields[0].startswith(";"):
-                continue
-            where = f"{path}, line {number}"
-            if len(fields) != 4:
-                raise ValueError(f"{where}: expected 4 UEM fields ('uri channel start end'), found {len(fields)}.")
-            start = _number(fields[2], "start time (field 3)", where)
-            end = _number(fields[3], "end time (field 4)", where)
-            if end <= start:
-                raise ValueError(f"{where}: end time {end} is not after start time {start}.")
-            regions.setdefault(fields[0], []).append((start, end))
+    for where, fields, _ in _lines(path):
+        if len(fields) != 4:
+            raise ValueError(f"{where}: expected 4 UEM fields ('uri channel start end'), found {len(fields)}.")
+        start = _number(fields[2], "start time (field 3)", where)
+        end = _number(fields[3], "end time (field 4)", where)
+        if end <= start:
+            raise ValueError(f"{where}: end time {end} is not after start time {start}.")
+        regions.setdefault(fields[0], []).append((start, end))
     return regions
 
 
