@@ -9,7 +9,8 @@ with :mod:`pyannote_resnet50.database.simulator`:
 - 1 to 6 speakers per recording, drawn from VoxConverse dev's distribution of speakers
   per file with files of more than 6 speakers counted as 6 (mean 3.8; VoxConverse's
   own mean is 4.5 with a long tail up to 20);
-- about 4 % overlapped speech, SNR 10 to 30 dB, per-speaker and per-turn gains.
+- overlapped speech drawn per recording from a gamma distribution of mean 4 % (shape
+  1.5, capped at 20 %), SNR 10 to 30 dB, per-speaker and per-turn gains.
 
 Speakers of a recording are drawn without replacement from the speakers of its subset,
 so one speaker appears in several recordings of the same subset (never of another
@@ -22,6 +23,7 @@ Written under ``data/mini/``: ``{subset}.{lst,rttm,uem}`` (committed),
 twice gives identical files.
 """
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
@@ -50,6 +52,8 @@ PREFIX = {"train": "trn", "development": "dev", "test": "tst"}
 SPEAKER_SPLIT = {"train": 0.6, "development": 0.2, "test": 0.2}
 #: number of recordings of each subset
 NUM_FILES = {"train": 60, "development": 15, "test": 15}
+#: shape of the gamma distribution of the overlap share of a recording (mean: config.overlap)
+OVERLAP_SHAPE = 1.5
 #: bump when the audio of the simulator changes without changing the annotations
 AUDIO_VERSION = 2
 #: written in ``wav/`` with the audio: the annotations (and audio version) it matches
@@ -122,6 +126,7 @@ def simulate_subset(
     min_duration, max_duration : float, optional
         Durations are uniform in this range (seconds).
     config : SimulationConfig, optional
+        ``config.overlap`` is the mean of the per-recording overlap share.
     librispeech : str or Path, optional
         Folder of the source utterances.
 
@@ -139,7 +144,10 @@ def simulate_subset(
         num_speakers = min(int(sample_num_speakers(rng)), len(sources))
         chosen = [sources[k] for k in sorted(rng.choice(len(sources), size=num_speakers, replace=False))]
         duration = round(float(rng.uniform(min_duration, max_duration)), 2)
-        yield simulate_recording(f"{prefix}{i:03d}", chosen, duration, seed=seq, config=config)
+        # overlap varies across files (VoxConverse: most files below 2 %, a few above 10 %)
+        overlap = min(float(rng.gamma(OVERLAP_SHAPE, config.overlap / OVERLAP_SHAPE)), 0.2)
+        recording_config = dataclasses.replace(config, overlap=overlap)
+        yield simulate_recording(f"{prefix}{i:03d}", chosen, duration, seed=seq, config=recording_config)
 
 
 def build_mini(
