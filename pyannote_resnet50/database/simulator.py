@@ -16,11 +16,15 @@ exponentially distributed pauses; overlapped speech comes from *negative* pauses
   shorter than ``min_silence`` bridged) gives the speech regions of each source. Crops
   are trimmed to their first / last speech frame and only their speech regions are
   written to the RTTM, so leading, trailing and long internal silences are never
-  labelled as speech.
+  labelled as speech. Bits of speech shorter than ``MIN_FRAGMENT`` (0.2 s) cut by a
+  crop boundary are left out of the crop. The last turn of a recording is cut at its
+  end (minus ``tail``), so the recording has exactly the requested duration.
 - **Controlled overlap.** The share of overlapped speech (``overlap``, default 4 %,
   VoxConverse has 3 to 4 %) is a budget of overlapped seconds spread over randomly
   chosen speaker changes; each overlap is at most half of both turns involved, so at
-  most two speakers talk at once and a speaker never overlaps itself.
+  most two speakers talk at once and a speaker never overlaps itself. The budget is
+  corrected (up to 4 placements) for overlaps falling into pauses of the sources, so
+  that the *measured* share is within about 5 % (relative) of the target.
 - **Levels and noise.** Each source is normalised to the same speech RMS, then gets a
   per-speaker gain (uniform in +-``speaker_gain_db``) and a per-turn gain (uniform in
   +-``turn_gain_db``). Background noise is Gaussian noise coloured by a one-pole
