@@ -156,3 +156,30 @@ def test_mini_protocol_statistics(mini_corpus, database_yml):
         assert s.speakers.min() >= 1 and s.speakers.max() <= 6
         assert 30 <= s.duration.min() and s.duration.max() <= 90
         assert 0.01 < s.overlap_ratio < 0.07
+
+
+def test_simulate_cli(tmp_path, capsys):
+    """`pyannote-resnet50 simulate` writes wav, lst, rttm and uem that agree."""
+    from pyannote_resnet50.cli.simulate import main
+
+    assert main([str(tmp_path), "--num-files", "2", "--duration", "8", "--num-speakers", "2", "--seed", "1"]) == 0
+    assert "2 recording(s) simulated" in capsys.readouterr().out
+    uris = (tmp_path / "simulated.lst").read_text().split()
+    assert uris == ["sim000", "sim001"]
+    annotations = load_rttm(tmp_path / "simulated.rttm")
+    for uri in uris:
+        assert len(load_audio(tmp_path / "wav" / f"{uri}.wav")) == 8 * SAMPLE_RATE
+        assert annotations[uri].labels() == ["spk00", "spk01"]
+
+
+def test_mini_stamp_detects_stale_audio(tmp_path):
+    """Audio built for other annotations (e.g. after a git pull) is reported as missing."""
+    from pyannote_resnet50.database.mini import mini_audio_missing
+
+    build_mini(tmp_path, num_files={"train": 2, "development": 1, "test": 1})
+    assert mini_audio_missing(tmp_path) == []
+    (tmp_path / "wav" / "dev000.wav").unlink()
+    assert mini_audio_missing(tmp_path) == ["dev000"]
+    rttm = tmp_path / "test.rttm"
+    rttm.write_text(rttm.read_text().replace("spk00", "spk09", 1))
+    assert mini_audio_missing(tmp_path) == ["trn000", "trn001", "dev000", "tst000"]

@@ -4,14 +4,11 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..database.simulator import (
     LIBRISPEECH_DIR,
     SimulationConfig,
     load_sources,
-    sample_num_speakers,
-    simulate_recording,
+    simulate_recordings,
     write_recordings,
 )
 
@@ -64,17 +61,12 @@ def main(argv=None) -> int:
     def recordings():
         from tqdm.auto import tqdm
 
-        for i in tqdm(range(args.num_files), desc="simulate", unit="file"):
-            seq = np.random.SeedSequence([args.seed, i])
-            rng = np.random.default_rng(seq.spawn(1)[0])
-            if args.num_speakers is None:
-                n = int(sample_num_speakers(rng))
-            else:
-                n = int(rng.integers(int(args.num_speakers[0]), int(args.num_speakers[1]) + 1))
-            n = min(n, len(sources))
-            chosen = [sources[k] for k in sorted(rng.choice(len(sources), size=n, replace=False))]
-            duration = round(float(rng.uniform(*args.duration)), 2)
-            yield simulate_recording(f"{args.uri_prefix}{i:03d}", chosen, duration, seed=seq, config=config)
+        num_speakers = None if args.num_speakers is None else tuple(map(int, args.num_speakers))
+        generator = simulate_recordings(
+            sources, args.num_files, seed=(args.seed,), duration=args.duration,
+            num_speakers=num_speakers, config=config, prefix=args.uri_prefix,
+        )
+        yield from tqdm(generator, total=args.num_files, desc="simulate", unit="file")
 
     start = time.perf_counter()
     written = write_recordings(recordings(), args.output, args.name)

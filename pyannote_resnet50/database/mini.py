@@ -23,7 +23,6 @@ Written under ``data/mini/``: ``{subset}.{lst,rttm,uem}`` (committed),
 twice gives identical files.
 """
 
-import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
@@ -38,8 +37,7 @@ from .simulator import (
     _write_text,
     load_sources,
     read_speakers_sex,
-    sample_num_speakers,
-    simulate_recording,
+    simulate_recordings,
     write_recordings,
 )
 
@@ -137,17 +135,16 @@ def simulate_subset(
     """
     sources = load_sources(librispeech, speakers)
     index = SUBSETS.index(subset) if subset in SUBSETS else 99
-    prefix = PREFIX.get(subset, subset[:3])
-    for i in range(num_files):
-        seq = np.random.SeedSequence([seed, index, i])
-        rng = np.random.default_rng(seq.spawn(1)[0])
-        num_speakers = min(int(sample_num_speakers(rng)), len(sources))
-        chosen = [sources[k] for k in sorted(rng.choice(len(sources), size=num_speakers, replace=False))]
-        duration = round(float(rng.uniform(min_duration, max_duration)), 2)
-        # overlap varies across files (VoxConverse: most files below 2 %, a few above 10 %)
-        overlap = min(float(rng.gamma(OVERLAP_SHAPE, config.overlap / OVERLAP_SHAPE)), 0.2)
-        recording_config = dataclasses.replace(config, overlap=overlap)
-        yield simulate_recording(f"{prefix}{i:03d}", chosen, duration, seed=seq, config=recording_config)
+    # overlap varies across files (VoxConverse: most files below 2 %, a few above 10 %)
+    yield from simulate_recordings(
+        sources,
+        num_files,
+        seed=(seed, index),
+        duration=(min_duration, max_duration),
+        config=config,
+        overlap_shape=OVERLAP_SHAPE,
+        prefix=PREFIX.get(subset, subset[:3]),
+    )
 
 
 def build_mini(

@@ -38,10 +38,11 @@ Everything is deterministic for a given seed. Placement is vectorised (cumulativ
 of turn durations and pauses), so a 60-minute recording builds in a few seconds.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from pyannote.core import Annotation, Segment
@@ -72,6 +73,7 @@ __all__ = [
     "load_sources",
     "sample_num_speakers",
     "simulate_recording",
+    "simulate_recordings",
     "rttm_lines",
     "uem_line",
     "write_recordings",
@@ -478,6 +480,59 @@ def simulate_recording(
     annotation = annotation.rename_tracks(generator="string")
     speakers = {labels[s]: sources[s].speaker for s in appearance}
     return Recording(uri=uri, waveform=waveform, annotation=annotation, speakers=speakers, snr=snr)
+
+
+def simulate_recordings(
+    sources: Sequence[Source],
+    num_files: int,
+    seed: Sequence[int] = (0,),
+    duration: Tuple[float, float] = (30.0, 90.0),
+    num_speakers: Optional[Tuple[int, int]] = None,
+    config: SimulationConfig = SimulationConfig(),
+    overlap_shape: Optional[float] = None,
+    prefix: str = "sim",
+) -> Iterator[Recording]:
+    """Simulate `num_files` recordings of speakers drawn from `sources` (a generator).
+
+    Parameters
+    ----------
+    sources : sequence of Source
+        Pool of speakers; the speakers of a recording are drawn without replacement.
+    num_files : int
+    seed : sequence of int, optional
+        Recording ``i`` uses the seed ``[*seed, i]``.
+    duration : (float, float), optional
+        Duration range in seconds (uniform; rounded to 10 ms). Defaults to 30 to 90 s.
+    num_speakers : (int, int), optional
+        Range of the number of speakers (uniform, bounds included). Defaults to
+        :data:`VOXCONVERSE_NUM_SPEAKERS` (capped by the size of the pool).
+    config : SimulationConfig, optional
+    overlap_shape : float, optional
+        When given, the overlap share of each recording is drawn from a gamma
+        distribution of this shape and mean ``config.overlap`` (capped at 20 %).
+        Defaults to ``config.overlap`` for every recording.
+    prefix : str, optional
+        Recording ``i`` is named ``{prefix}{i:03d}``.
+
+    Yields
+    ------
+    recording : Recording
+    """
+    for i in range(num_files):
+        sequence = np.random.SeedSequence([*seed, i])
+        rng = np.random.default_rng(sequence.spawn(1)[0])
+        if num_speakers is None:
+            n = int(sample_num_speakers(rng))
+        else:
+            n = int(rng.integers(num_speakers[0], num_speakers[1] + 1))
+        n = min(n, len(sources))
+        chosen = [sources[k] for k in sorted(rng.choice(len(sources), size=n, replace=False))]
+        length = round(float(rng.uniform(*duration)), 2)
+        recording_config = config
+        if overlap_shape is not None:
+            overlap = min(float(rng.gamma(overlap_shape, config.overlap / overlap_shape)), 0.2)
+            recording_config = dataclasses.replace(config, overlap=overlap)
+        yield simulate_recording(f"{prefix}{i:03d}", chosen, length, seed=sequence, config=recording_config)
 
 
 def rttm_lines(annotation: Annotation) -> List[str]:
