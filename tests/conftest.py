@@ -93,7 +93,7 @@ def tiny_corpus(tmp_path_factory, sources) -> Dict:
 
 
 @pytest.fixture
-def make_database(tmp_path):
+def make_database(tmp_path, restore_registry):
     """Factory writing a one-protocol database in `tmp_path`.
 
     Call it with the text of the uri list, of the RTTM and of the UEM; returns the path
@@ -123,10 +123,13 @@ def make_database(tmp_path):
 
 @pytest.fixture
 def restore_registry():
-    """Restore pyannote.database's global registry sources after a test loading a custom yml."""
+    """Restore the audio sources (and database_yml) of pyannote.database's global registry
+    after a test loading a custom yml."""
     from pyannote.database import registry
 
     sources = dict(registry.sources)
+    database_yml = getattr(registry, "database_yml", None)
     yield registry
     registry.sources.clear()
     registry.sources.update(sources)
+    registry.database_yml = database_yml
