@@ -133,7 +133,7 @@ def test_mini_speakers_disjoint():
         assert n["development"] == pytest.approx(0.2 * total, abs=1)
     # every speaker of a recording belongs to the recording's subset
     for subset in SUBSETS:
-        rows = [line.split("\t") for line in (MINI_DIR / f"{subset}.sources.tsv").read_text().splitlines()]
+        rows = [line.split("\t") for line in (MINI_DIR / f"sources.{subset}.txt").read_text().splitlines()]
         assert {speaker for _, _, speaker in rows} <= speakers[subset]
         assert {uri for uri, _, _ in rows} == set((MINI_DIR / f"{subset}.lst").read_text().split())
 

@@ -18,7 +18,7 @@ subset). Labels are file-scoped (``spk00``...), as in VoxConverse.
 
 Written under ``data/mini/``: ``{subset}.{lst,rttm,uem}`` (committed),
 ``speakers.{subset}.txt`` (LibriSpeech reader ids, committed, to audit disjointness),
-``{subset}.sources.tsv`` (uri, local label, reader id; committed) and
+``sources.{subset}.txt`` (uri, local label, reader id, tab-separated; committed) and
 ``wav/{uri}.wav`` (generated, git-ignored). Everything derives from the seed: building
 twice gives identical files.
 """
@@ -203,7 +203,7 @@ def build_mini(
             written[f"{subset}.{kind}"] = path
         written[f"speakers.{subset}"] = _write_text(output / f"speakers.{subset}.txt", speakers[subset])
         rows = [f"{uri}\t{label}\t{speaker}" for uri, mapping in recordings for label, speaker in mapping.items()]
-        written[f"{subset}.sources"] = _write_text(output / f"{subset}.sources.tsv", rows)
+        written[f"sources.{subset}"] = _write_text(output / f"sources.{subset}.txt", rows)
     if bar is not None:
         bar.close()
     if write_audio:
