@@ -163,19 +163,26 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         if augmentation is not None and hasattr(augmentation, "output_type"):
             augmentation.output_type = "dict"
 
-        super().__init__(
-            protocol,
-            min_duration=min_duration,
-            duration=duration,
-            num_classes_per_batch=num_classes_per_batch,
-            num_chunks_per_class=num_chunks_per_class,
-            margin=margin,
-            scale=scale,
-            num_workers=num_workers,
-            pin_memory=pin_memory,
-            augmentation=augmentation,
-            metric=metric,
-        )
+        try:
+            super().__init__(
+                protocol,
+                min_duration=min_duration,
+                duration=duration,
+                num_classes_per_batch=num_classes_per_batch,
+                num_chunks_per_class=num_chunks_per_class,
+                margin=margin,
+                scale=scale,
+                num_workers=num_workers,
+                pin_memory=pin_memory,
+                augmentation=augmentation,
+                metric=metric,
+            )
+        except FileNotFoundError as error:
+            # pyannote.audio's protocol check reads the audio of the first training file
+            if "Databases:" in str(error):
+                raise
+            file = next(protocol.train())
+            raise FileNotFoundError(audio_not_found_message(file, error)) from None
         self.min_speech_duration = min_speech_duration
         self.min_turn_duration = (
             self.min_duration if min_turn_duration is None else min_turn_duration

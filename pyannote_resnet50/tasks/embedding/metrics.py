@@ -7,9 +7,10 @@ the same file, which is what speaker diarization has to tell apart.
 
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
+from sklearn.metrics import roc_curve
 import torch.nn.functional as F
-from pyannote.metrics.binary_classification import det_curve
 from torchmetrics import Metric
 from torchmetrics.functional.classification import binary_auroc
 from torchmetrics.utilities.data import dim_zero_cat
@@ -94,6 +95,32 @@ class TrialMetric(Metric):
             )
 
 
+def equal_error_rate(targets: np.ndarray, scores: np.ndarray) -> float:
+    """Equal error rate, where false alarm and miss rates cross
+
+    Parameters
+    ----------
+    targets : (num_trials, ) np.ndarray
+        True for target trials.
+    scores : (num_trials, ) np.ndarray
+        Similarity scores (higher means more likely target).
+
+    Returns
+    -------
+    eer : float
+        Linearly interpolated between the two ROC points around the crossing
+        (0.0 for perfectly separated scores, 1.0 for perfectly reversed ones).
+    """
+    fpr, tpr, _ = roc_curve(targets, scores)
+    fnr = 1.0 - tpr
+    i = int(np.flatnonzero(fnr <= fpr)[0])
+    if i == 0:
+        return float(fpr[0])
+    d0, d1 = fnr[i - 1] - fpr[i - 1], fnr[i] - fpr[i]
+    t = d0 / (d0 - d1)
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
 class TrialEqualErrorRate(TrialMetric):
     """Equal error rate of cosine-scored trials (see `TrialMetric`)"""
 
@@ -102,7 +129,7 @@ class TrialEqualErrorRate(TrialMetric):
     def compute(self) -> torch.Tensor:
         scores, targets = self.trials()
         self._check(targets)
-        _, _, _, eer = det_curve(targets.cpu().numpy(), scores.cpu().numpy(), distances=False)
+        eer = equal_error_rate(targets.cpu().numpy(), scores.cpu().numpy())
         return torch.tensor(eer, dtype=torch.float32)
 
 

@@ -1,0 +1,59 @@
+"""Slim checkpoints: what `Model.from_pretrained` needs, nothing more."""
+
+from pathlib import Path
+from typing import Union
+
+import torch
+from pyannote.audio.core.task import Problem, Resolution, Specifications
+from torch.torch_version import TorchVersion
+
+#: checkpoint keys `pyannote.audio.core.model.Model.from_pretrained` reads
+#: ("pytorch-lightning_version" is checked by Model.on_load_checkpoint)
+KEPT_KEYS = ("pyannote.audio", "state_dict", "hyper_parameters", "pytorch-lightning_version")
+
+#: non-tensor types of pyannote.audio checkpoints ("pyannote.audio" metadata)
+CHECKPOINT_SAFE_GLOBALS = [TorchVersion, Specifications, Problem, Resolution]
+
+
+def allow_pyannote_checkpoints() -> None:
+    """Let ``torch.load(weights_only=True)`` read pyannote.audio checkpoints
+
+    torch >= 2.6 loads with ``weights_only=True`` by default and refuses the
+    (plain data) types of pyannote.audio's checkpoint metadata, which makes
+    ``Model.from_pretrained`` fail on any checkpoint. This allow-lists them.
+    """
+    torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
+
+
+def save_slim_checkpoint(
+    checkpoint: Union[str, Path], output: Union[str, Path], drop_loss: bool = True
+) -> Path:
+    """Save a training checkpoint without optimizer, scheduler nor callback states
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        Lightning checkpoint written by `pyannote-audio-train` (or Trainer).
+    output : str or Path
+        Where to write the slim checkpoint.
+    drop_loss : bool, optional
+        Drop the weights of a trainable loss (e.g. ArcFace class centers under
+        "loss_func."), which inference never uses. Defaults to True.
+
+    Returns
+    -------
+    output : Path
+        Loadable with `pyannote.audio.Model.from_pretrained(output)`.
+    """
+    loaded = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    slim = {key: loaded[key] for key in KEPT_KEYS}
+    if drop_loss:
+        slim["state_dict"] = {
+            name: tensor
+            for name, tensor in slim["state_dict"].items()
+            if not name.startswith("loss_func.")
+        }
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(slim, output)
+    return output
