@@ -15,34 +15,13 @@ from pyannote_resnet50.cli import main as cli
 from pyannote_resnet50.database import DATABASE_YML, PACKAGE_DATABASE_YML, get_protocol
 from pyannote_resnet50.pipelines import SpeakerDiarization
 from pyannote_resnet50.pipelines.optimize import optimize
-from pyannote_resnet50.pipelines.utils import (
-    DEFAULT_EMBEDDING,
-    DEFAULT_SEGMENTATION,
-    random_embedding_checkpoint,
-    random_segmentation_checkpoint,
-)
+
+# (segmentation, embedding) checkpoints: committed ones, else tiny random ones
+from test_pipeline import checkpoints  # noqa: F401  (pytest fixture)
 
 torch.set_num_threads(2)
 
 PROTOCOL = "AMI.SpeakerDiarization.Debug"
-
-
-@pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory):
-    """(segmentation, embedding): committed checkpoints, else tiny random ones."""
-    directory = tmp_path_factory.mktemp("checkpoints")
-    segmentation, embedding = DEFAULT_SEGMENTATION, DEFAULT_EMBEDDING
-    if not segmentation.is_file():
-        segmentation = random_segmentation_checkpoint(
-            directory / "seg.ckpt",
-            duration=5.0,
-            sincnet={"stride": 10},
-            lstm={"hidden_size": 32, "num_layers": 1},
-            linear={"hidden_size": 32, "num_layers": 1},
-        )
-    if not embedding.is_file():
-        embedding = random_embedding_checkpoint(directory / "emb.ckpt", base_width=8, dimension=64)
-    return segmentation, embedding
 
 
 @pytest.fixture(scope="module")

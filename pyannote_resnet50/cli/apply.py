@@ -9,11 +9,12 @@ Example
 """
 
 import argparse
-import os
 from pathlib import Path
 from typing import List, Optional
 
 import torch
+
+from pyannote_resnet50.cli.optimize import add_runtime_arguments, setup_runtime
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -33,9 +34,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--max-speakers", type=int, default=None)
     parser.add_argument("--oracle-num-speakers", action="store_true",
                         help="pass each file's reference number of speakers as num_speakers")
-    parser.add_argument("--database", default=None, help="database.yml (default: $PYANNOTE_DATABASE_CONFIG or the checkout's)")
-    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_runtime_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -55,9 +54,7 @@ def load_pipeline(name: str):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    setup_runtime(args)
 
     from tqdm.auto import tqdm
 

@@ -40,17 +40,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="also tune segmentation.threshold of a multilabel model (slow)")
     parser.add_argument("--cache", action="store_true",
                         help="also cache segmentation and embeddings on disk (OUTPUT_DIR/cache)")
+    add_runtime_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """--database, --device and --threads options shared by `optimize` and `apply`."""
     parser.add_argument("--database", default=None, help="database.yml (default: $PYANNOTE_DATABASE_CONFIG or the checkout's)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    return parser.parse_args(argv)
+
+
+def setup_runtime(args: argparse.Namespace) -> None:
+    """Never reach huggingface.co; set the number of torch CPU threads."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    setup_runtime(args)
 
     from pyannote_resnet50.database import get_protocol
     from pyannote_resnet50.pipelines.optimize import optimize

@@ -1,0 +1,310 @@
+#!/usr/bin/env python
+"""Diarization benchmark: accuracy on Mini and AMI, speed and memory on long recordings.
+
+Accuracy (pyannote.metrics: DER with its components, and JER; no collar, overlap
+scored) on Mini.SpeakerDiarization.Simulated test and on the 12 real AMI excerpts
+(AMI.SpeakerDiarization.Debug test), side by side for
+
+* ``ours``: pyannote_resnet50.pipelines.SpeakerDiarization (a tuned config.yaml with
+  ``--pipeline``, else the committed checkpoints and default hyper-parameters);
+* ``ours + oracle segmentation``: the same embeddings and clustering on the
+  reference segmentation (UPPER BOUND: exact speech, overlap and local speakers);
+* ``seed``: the approach this project started from: oracle speech turns of the
+  RTTM, one embedding per turn, agglomerative clustering at a fixed threshold.
+
+Speed (torch on 2 threads, CPU) on simulated 10- and 60-minute recordings: wall time
+of the pipeline call, real-time factor and peak resident memory, each run in its own
+subprocess (peak RSS from ``os.wait4``'s rusage of that child), for our pipeline and
+pyannote.audio's stock SpeakerDiarization architecture (randomly initialised PyanNet
++ WeSpeakerResNet34, pyannote/speaker-diarization-3.1 settings; speed only).
+
+Usage
+-----
+    nice -n 10 python recipes/benchmarks/diarization.py
+    python recipes/benchmarks/diarization.py --pipeline exp/pipeline/config.yaml --durations 600 3600
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+#: pyannote/speaker-diarization-3.1 settings of pyannote.audio's stock pipeline
+STOCK_PIPELINE = {"segmentation_step": 0.1, "embedding_exclude_overlap": True,
+                  "segmentation_batch_size": 32, "embedding_batch_size": 32}
+STOCK_PARAMS = {"segmentation": {"min_duration_off": 0.0},
+                "clustering": {"method": "centroid", "min_cluster_size": 12, "threshold": 0.7045654963945799}}
+
+
+# ~~~~ systems ~~~~
+
+def load_ours(pipeline: Optional[str], segmentation=None, embedding=None, oracle: bool = False):
+    """Our pipeline, from a config.yaml or from checkpoints with default hyper-parameters."""
+    from pyannote.audio import Pipeline
+
+    from pyannote_resnet50.pipelines import ORACLE, SpeakerDiarization
+
+    if pipeline is not None:
+        tuned = Pipeline.from_pretrained(pipeline)
+        if not oracle:
+            return tuned
+        # same embedding model and clustering, reference segmentation
+        oracle_pipeline = SpeakerDiarization(segmentation=ORACLE, embedding=tuned._embedding,
+                                             segmentation_step=tuned.segmentation_step)
+        params = tuned.parameters(instantiated=True)
+        params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
+        return oracle_pipeline.instantiate(params)
+    diarization = SpeakerDiarization(segmentation=ORACLE if oracle else segmentation, embedding=embedding)
+    return diarization.instantiate(diarization.default_parameters())
+
+
+class SeedBaseline:
+    """Oracle speech turns, one embedding per turn, fixed-threshold agglomerative clustering
+
+    Parameters
+    ----------
+    embedding : Model
+        Embedding model (its ``forward``).
+    threshold : float
+        Cosine distance threshold of average-linkage clustering.
+    """
+
+    def __init__(self, embedding, threshold: float):
+        from pyannote.audio import Audio
+
+        self.model = embedding
+        self.threshold = threshold
+        self.audio = Audio(sample_rate=embedding.hparams.sample_rate, mono="downmix")
+
+    def __call__(self, file):
+        import numpy as np
+        import torch
+        from pyannote.core import Annotation, Segment
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        turns = [segment for segment, _ in file["annotation"].itertracks()]
+        hypothesis = Annotation(uri=file["uri"])
+        if not turns:
+            return hypothesis
+        embeddings = []
+        for turn in turns:
+            # at least 0.5 s so that the network sees enough frames
+            middle, half = turn.middle, max(0.25, 0.5 * turn.duration)
+            waveform, _ = self.audio.crop(file, Segment(max(0.0, middle - half), middle + half), mode="pad")
+            with torch.inference_mode():
+                embeddings.append(self.model(waveform[None]).cpu().numpy()[0])
+        embeddings = np.vstack(embeddings)
+        if len(turns) == 1:
+            clusters = np.zeros(1, dtype=int)
+        else:
+            clusters = fcluster(linkage(embeddings, method="average", metric="cosine"),
+                                self.threshold, criterion="distance")
+        for turn, cluster in zip(turns, clusters):
+            hypothesis[turn] = f"SPEAKER_{cluster:02d}"
+        return hypothesis
+
+
+# ~~~~ accuracy ~~~~
+
+def evaluate(system, files: List, with_reference: bool) -> Dict[str, float]:
+    """DER components and JER (in %) of `system` on `files`."""
+    from pyannote.database import get_annotated
+    from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
+
+    der, jer = DiarizationErrorRate(), JaccardErrorRate()
+    for file in files:
+        inputs = {"uri": file["uri"], "audio": file["audio"]}
+        if with_reference:
+            inputs["annotation"] = file["annotation"]
+        hypothesis = system(inputs)
+        uem = get_annotated(file)
+        der(file["annotation"], hypothesis, uem=uem)
+        jer(file["annotation"], hypothesis, uem=uem)
+    total = der.accumulated_["total"]
+    return {
+        "DER": 100 * abs(der),
+        "missed": 100 * der.accumulated_["missed detection"] / total,
+        "false alarm": 100 * der.accumulated_["false alarm"] / total,
+        "confusion": 100 * der.accumulated_["confusion"] / total,
+        "JER": 100 * abs(jer),
+    }
+
+
+def accuracy(args) -> None:
+    from pyannote_resnet50.database import get_protocol
+
+    ours = load_ours(args.pipeline, args.segmentation, args.embedding)
+    oracle = load_ours(args.pipeline, args.segmentation, args.embedding, oracle=True)
+    seed = SeedBaseline(ours._embedding, threshold=args.seed_threshold)
+    systems = [("ours", ours, False),
+               ("ours + oracle segmentation (upper bound)", oracle, True),
+               (f"seed: oracle speech turns + AHC @ {args.seed_threshold:g}", seed, True)]
+
+    for name in args.protocols:
+        protocol = get_protocol(name)
+        try:
+            files = list(protocol.test())
+            for file in files:
+                file["audio"]  # audio is there (Mini is built by `pyannote-resnet50 mini`)
+        except FileNotFoundError as error:
+            print(f"\n{name} test: skipped ({str(error).splitlines()[-1]})")
+            continue
+        hours = sum(file["annotated"].duration() for file in files) / 3600
+        print(f"\n{name} test: {len(files)} files, {60 * hours:.1f} min")
+        print(f"| system | DER % | missed % | false alarm % | confusion % | JER % |")
+        print(f"|---|---:|---:|---:|---:|---:|")
+        for system_name, system, with_reference in systems:
+            scores = evaluate(system, files, with_reference)
+            print(f"| {system_name} | {scores['DER']:.2f} | {scores['missed']:.2f} | "
+                  f"{scores['false alarm']:.2f} | {scores['confusion']:.2f} | {scores['JER']:.2f} |", flush=True)
+
+
+# ~~~~ speed ~~~~
+
+def simulate(directory: Path, duration: float, num_speakers: int = 4, seed: int = 0) -> Path:
+    """Write a simulated `duration`-second recording of `num_speakers` LibriSpeech speakers."""
+    import numpy as np
+
+    from pyannote_resnet50.core.io import save_audio
+    from pyannote_resnet50.database.simulator import load_sources, simulate_recording
+
+    path = directory / f"simulated-{int(duration)}s.wav"
+    if not path.is_file():
+        sources = load_sources()
+        rng = np.random.default_rng(seed)
+        chosen = [sources[i] for i in rng.choice(len(sources), size=num_speakers, replace=False)]
+        recording = simulate_recording(path.stem, chosen, duration, seed=seed)
+        save_audio(path, recording.waveform)
+    return path
+
+
+def speed_child(args) -> None:
+    """(subprocess) load one system, diarize one file, print timings as JSON."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from pyannote_resnet50.core.io import get_duration
+
+    start = time.perf_counter()
+    if args.system == "ours":
+        pipeline = load_ours(args.pipeline, args.segmentation, args.embedding)
+    else:
+        from pyannote.audio.models.embedding import WeSpeakerResNet34
+        from pyannote.audio.pipelines import SpeakerDiarization as StockSpeakerDiarization
+
+        from pyannote_resnet50.pipelines.utils import random_embedding_checkpoint, random_segmentation_checkpoint
+
+        directory = Path(tempfile.mkdtemp())
+        pipeline = StockSpeakerDiarization(
+            segmentation=str(random_segmentation_checkpoint(directory / "segmentation.ckpt")),
+            embedding=str(random_embedding_checkpoint(directory / "embedding.ckpt", architecture=WeSpeakerResNet34)),
+            **STOCK_PIPELINE,
+        ).instantiate(STOCK_PARAMS)
+    loaded = time.perf_counter()
+    diarization = pipeline({"uri": "speed", "audio": args.audio})
+    done = time.perf_counter()
+    print(json.dumps({
+        "load_s": loaded - start, "diarization_s": done - loaded, "duration_s": get_duration(args.audio),
+        "speakers": len(diarization.labels()),
+    }))
+
+
+def speed(args) -> None:
+    directory = Path(args.workdir or tempfile.mkdtemp(prefix="diarization-benchmark-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    print(f"\nSpeed: CPU, torch {args.threads} threads, simulated recordings (4 speakers), "
+          f"one subprocess per run")
+    print("| system | recording | wall time (s) | real-time factor | peak RSS (MB) | speakers |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for duration in args.durations:
+        audio = simulate(directory, duration)
+        for system in ("ours", "stock"):
+            if system == "stock" and duration > args.stock_max_duration:
+                print(f"| pyannote.audio stock (random init) | {duration / 60:g} min | not run "
+                      f"(> --stock-max-duration {args.stock_max_duration:g} s) | | | |")
+                continue
+            command = [sys.executable, __file__, "_speed", "--system", system, "--audio", str(audio),
+                       "--threads", str(args.threads)]
+            for option in ("pipeline", "segmentation", "embedding"):
+                if getattr(args, option):
+                    command += [f"--{option}", str(getattr(args, option))]
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            label = "ours" if system == "ours" else "pyannote.audio stock (random init)"
+            # os.wait4 gives the rusage of this very child (RUSAGE_CHILDREN would be the
+            # maximum over all children so far)
+            deadline, timed_out = time.monotonic() + args.timeout, False
+            while True:
+                pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    child.kill()
+                    pid, status, rusage = os.wait4(child.pid, 0)
+                    timed_out = True
+                    break
+                time.sleep(0.5)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            output = child.stdout.read().strip().splitlines()
+            if timed_out:
+                print(f"| {label} | {duration / 60:g} min | > {args.timeout:g} (timeout) | "
+                      f"> {args.timeout / duration:.3f} | | |", flush=True)
+                continue
+            if child.returncode != 0 or not output:
+                print(f"| {label} | {duration / 60:g} min | failed (exit {child.returncode}) | | | |")
+                continue
+            result = json.loads(output[-1])
+            print(f"| {label} | {duration / 60:g} min | {result['diarization_s']:.1f} | "
+                  f"{result['diarization_s'] / result['duration_s']:.4f} | {rusage.ru_maxrss / 1024:.0f} | "
+                  f"{result['speakers']} |", flush=True)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pipeline", default=None, help="tuned config.yaml (default: committed checkpoints, "
+                        "default hyper-parameters)")
+    parser.add_argument("--segmentation", default=None, help="segmentation checkpoint (without --pipeline)")
+    parser.add_argument("--embedding", default=None, help="embedding checkpoint (without --pipeline)")
+    parser.add_argument("--protocols", nargs="*",
+                        default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug"])
+    parser.add_argument("--seed-threshold", type=float, default=0.5,
+                        help="cosine distance threshold of the seed baseline (default: 0.5)")
+    parser.add_argument("--durations", nargs="*", type=float, default=[600.0, 3600.0],
+                        help="durations (s) of the simulated recordings of the speed benchmark")
+    parser.add_argument("--stock-max-duration", type=float, default=600.0,
+                        help="longest recording the stock pipeline runs on (default: 600 s)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="time limit of one speed run (s)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workdir", default=None, help="where simulated recordings are written")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
+    # internal: one speed measurement in a subprocess
+    parser.add_argument("mode", nargs="?", default="benchmark", choices=["benchmark", "_speed"])
+    parser.add_argument("--system", choices=["ours", "stock"], default="ours")
+    parser.add_argument("--audio", default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.mode == "_speed":
+        speed_child(args)
+        return 0
+    if not args.skip_accuracy:
+        accuracy(args)
+    if not args.skip_speed:
+        speed(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
