@@ -57,3 +57,35 @@ def save_slim_checkpoint(
     output.parent.mkdir(parents=True, exist_ok=True)
     torch.save(slim, output)
     return output
+
+
+def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt") -> Path:
+    """Slim the best checkpoint of a `pyannote-audio-train` run
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        Hydra run directory, holding "best_k_models.yaml" (monitored metric is
+        minimised, e.g. EqualErrorRate).
+    name : str, optional
+        Name of the slim checkpoint written in `run_dir`. Defaults to "embedding.ckpt".
+
+    Returns
+    -------
+    output : Path
+    """
+    import yaml
+
+    run_dir = Path(run_dir)
+    best = yaml.safe_load((run_dir / "best_k_models.yaml").read_text())
+    path, score = min(best.items(), key=lambda item: float(item[1]))
+    slim = save_slim_checkpoint(path, run_dir / name)
+    print(f"best checkpoint: {path} (monitored metric = {float(score):.4f})")
+    print(f"slim checkpoint: {slim} ({slim.stat().st_size / 1e6:.1f} MB)")
+    return slim
+
+
+if __name__ == "__main__":
+    import sys
+
+    slim_best_checkpoint(*sys.argv[1:])
