@@ -66,24 +66,31 @@ def check_annotation(annotation, uri, duration):
         assert isinstance(label, str)
 
 
-def test_sample_file(pipeline):
-    diarization = pipeline(audio_only(SAMPLE_FILE))
-    check_annotation(diarization, SAMPLE_FILE["uri"], get_duration(SAMPLE_FILE))
-    assert len(diarization.labels()) >= 1
-    assert all(label.startswith("SPEAKER_") for label in diarization.labels())
+@pytest.fixture(scope="session")
+def sample_output(pipeline):
+    return pipeline(audio_only(SAMPLE_FILE))
+
+
+def test_sample_file(sample_output):
+    check_annotation(sample_output, SAMPLE_FILE["uri"], get_duration(SAMPLE_FILE))
+    assert len(sample_output.labels()) >= 1
+    assert all(label.startswith("SPEAKER_") for label in sample_output.labels())
 
 
 def test_num_speakers(pipeline):
-    diarization = pipeline(audio_only(SAMPLE_FILE), num_speakers=2)
+    # first 15 s of the sample file, in memory
+    waveform = torch.from_numpy(crop_audio(SAMPLE_FILE, Segment(0.0, 15.0)))[None]
+    file = {"uri": "sample15", "waveform": waveform, "sample_rate": 16000}
+    diarization = pipeline(dict(file), num_speakers=2)
     assert len(diarization.labels()) == 2
-    diarization = pipeline(audio_only(SAMPLE_FILE), max_speakers=1)
+    diarization = pipeline(dict(file), max_speakers=1)
     assert len(diarization.labels()) == 1
 
 
-def test_progress_hook_and_embeddings(pipeline):
+def test_progress_hook_and_embeddings(pipeline, sample_output):
     with ProgressHook(transient=True) as hook:
         diarization, centroids = pipeline(audio_only(SAMPLE_FILE), hook=hook, return_embeddings=True)
-    assert diarization == pipeline(audio_only(SAMPLE_FILE))
+    assert diarization == sample_output
     assert centroids.shape == (len(diarization.labels()), pipeline._embedding.dimension)
 
 
@@ -181,3 +188,16 @@ def test_one_speaker_file(one_speaker_file, pipeline, checkpoints):
     diarization = oracle({**file, "annotation": reference})
     assert diarization.labels() == ["reader"]
     assert diarization.get_timeline().support().duration() == pytest.approx(duration, abs=0.1)
+
+
+def test_fuse_batch_norm(checkpoints):
+    from pyannote_resnet50.pipelines.utils import fuse_batch_norm, load_model
+
+    model = load_model(checkpoints[1], None)
+    fused = fuse_batch_norm(model)
+    assert fused is not model
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # original untouched
+    waveform = torch.randn(1, 1, 3 * 16000)
+    with torch.inference_mode():
+        torch.testing.assert_close(fused.forward_frames(waveform), model.forward_frames(waveform), atol=1e-4, rtol=1e-4)

@@ -33,6 +33,7 @@ from pyannote_resnet50.pipelines.utils import (
     DEFAULT_EMBEDDING,
     DEFAULT_SEGMENTATION,
     PathOrModel,
+    fuse_batch_norm,
     load_model,
 )
 
@@ -177,7 +178,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             )
 
         self.embedding = embedding
-        self._embedding: Model = load_model(embedding, DEFAULT_EMBEDDING)
+        # batch normalisation folded into convolutions (inference only, checked)
+        self._embedding: Model = fuse_batch_norm(load_model(embedding, DEFAULT_EMBEDDING))
         self._audio = Audio(sample_rate=self._embedding.hparams.sample_rate, mono="downmix")
         self.embedding_exclude_overlap = embedding_exclude_overlap
         self.embedding_block_duration = embedding_block_duration
