@@ -1,3 +1,17 @@
 """pyannote_resnet50: ResNet50 speaker embeddings and speaker diarization for pyannote.audio 3.4."""
 
 __version__ = "0.1.0"
+
+
+def _allow_pyannote_checkpoints() -> None:
+    # torch >= 2.6 unpickles checkpoints with ``weights_only=True`` and refuses the
+    # (plain data) metadata types of pyannote.audio checkpoints, which makes
+    # pyannote.audio 3.4's ``Model.from_pretrained`` fail on any checkpoint. Importing
+    # pyannote_resnet50 (which ``Pipeline.from_pretrained`` does for our config.yaml)
+    # allow-lists them, for our checkpoints and for stock pyannote pipelines alike.
+    from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints
+
+    allow_pyannote_checkpoints()
+
+
+_allow_pyannote_checkpoints()

@@ -78,9 +78,9 @@ def test_sample_file(sample_output):
 
 
 def test_num_speakers(pipeline):
-    # first 15 s of the sample file, in memory
-    waveform = torch.from_numpy(crop_audio(SAMPLE_FILE, Segment(0.0, 15.0)))[None]
-    file = {"uri": "sample15", "waveform": waveform, "sample_rate": 16000}
+    # the 30 s two-speaker sample file, in memory
+    waveform = torch.from_numpy(crop_audio(SAMPLE_FILE, Segment(0.0, 30.0)))[None]
+    file = {"uri": "sample", "waveform": waveform, "sample_rate": 16000}
     diarization = pipeline(dict(file), num_speakers=2)
     assert len(diarization.labels()) == 2
     diarization = pipeline(dict(file), max_speakers=1)

@@ -13,12 +13,10 @@ import pytorch_lightning as pl
 import torch
 from pyannote.audio import Model, __version__ as PYANNOTE_AUDIO_VERSION
 from pyannote.audio.core.pipeline import Pipeline as PyannotePipeline
-from pyannote.audio.core.task import Problem, Resolution, Specifications
-from torch.torch_version import TorchVersion
 
-#: non-tensor types found in pyannote.audio checkpoints: torch >= 2.6 loads checkpoints
-#: with ``weights_only=True`` and refuses any type not explicitly allowed
-CHECKPOINT_SAFE_GLOBALS = [TorchVersion, Specifications, Problem, Resolution]
+from pyannote.audio.core.task import Problem, Resolution, Specifications
+
+from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints
 
 #: checkpoints committed with the package
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
@@ -135,8 +133,10 @@ def load_model(model: PathOrModel, default: Path) -> Model:
     kwargs["checkpoint"] = resolve_checkpoint(kwargs.get("checkpoint"), default)
     kwargs.setdefault("strict", False)
     kwargs.setdefault("map_location", torch.device("cpu"))
-    with torch.serialization.safe_globals(CHECKPOINT_SAFE_GLOBALS):
-        return Model.from_pretrained(**kwargs).eval()
+    # not `torch.serialization.safe_globals(...)`: leaving that context manager removes
+    # the types from the process-wide allow-list that importing pyannote_resnet50 set
+    allow_pyannote_checkpoints()
+    return Model.from_pretrained(**kwargs).eval()
 
 
 def save_checkpoint(model: Model, path: Union[Text, Path]) -> Path:
