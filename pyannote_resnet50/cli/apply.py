@@ -24,8 +24,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "their diarization to one RTTM file (to be scored with `pyannote-metrics diarization`).",
     )
     parser.add_argument("pipeline", help="config.yaml written by `pyannote-resnet50 optimize` (or any "
-                        "pyannote.audio pipeline config.yaml), or 'default' (committed Mini checkpoints, "
-                        "default hyper-parameters), or 'oracle' (oracle segmentation: upper bound)")
+                        "pyannote.audio pipeline config.yaml), or 'default' (the shipped pipeline: Mini checkpoints, "
+                        "hyper-parameters tuned on Mini development), or 'oracle' (oracle segmentation: upper bound)")
     parser.add_argument("protocol", help="e.g. Mini.SpeakerDiarization.Simulated")
     parser.add_argument("--subset", default="test", help="default: test")
     parser.add_argument("--output", required=True, help="output RTTM file")
@@ -43,9 +43,12 @@ def load_pipeline(name: str):
     from pyannote.audio import Pipeline
 
     from pyannote_resnet50.pipelines import ORACLE, SpeakerDiarization
+    from pyannote_resnet50.pipelines.utils import DEFAULT_CONFIG
 
-    if name in ("default", ORACLE):
-        pipeline = SpeakerDiarization(segmentation=None if name == "default" else ORACLE)
+    if name == "default":
+        return Pipeline.from_pretrained(DEFAULT_CONFIG)
+    if name == ORACLE:
+        pipeline = SpeakerDiarization(segmentation=ORACLE)
         return pipeline.instantiate(pipeline.default_parameters())
     if not Path(name).is_file():
         raise FileNotFoundError(f"pipeline config '{name}' does not exist (pipelines are never downloaded).")

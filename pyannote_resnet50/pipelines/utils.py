@@ -24,6 +24,8 @@ CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
 DEFAULT_SEGMENTATION = CHECKPOINTS_DIR / "segmentation-mini.ckpt"
 #: default embedding model: ResNet50 trained on Mini.SpeakerDiarization.Simulated
 DEFAULT_EMBEDDING = CHECKPOINTS_DIR / "embedding-mini.ckpt"
+#: shipped pipeline: the two checkpoints above, hyper-parameters tuned on Mini development
+DEFAULT_CONFIG = CHECKPOINTS_DIR / "config.yaml"
 
 PathOrModel = Union[Model, Text, Path, Mapping]
 
@@ -31,6 +33,7 @@ __all__ = [
     "CHECKPOINTS_DIR",
     "DEFAULT_SEGMENTATION",
     "DEFAULT_EMBEDDING",
+    "DEFAULT_CONFIG",
     "config_dir",
     "resolve_checkpoint",
     "load_model",
