@@ -34,18 +34,4 @@ pyannote-audio-train \
     hydra.run.dir="$OUTPUT_DIR" \
     "$@"
 
-python - "$OUTPUT_DIR" <<'PY'
-import sys
-from pathlib import Path
-
-import yaml
-
-from pyannote_resnet50.models.checkpoint import save_slim_checkpoint
-
-output_dir = Path(sys.argv[1])
-best = yaml.safe_load((output_dir / "best_k_models.yaml").read_text())
-path, score = min(best.items(), key=lambda item: float(item[1]))
-slim = save_slim_checkpoint(path, output_dir / "segmentation.ckpt")
-print(f"best checkpoint: {path} (development DiarizationErrorRate = {float(score):.4f})")
-print(f"slim checkpoint: {slim} ({slim.stat().st_size / 1e6:.1f} MB)")
-PY
+python -m pyannote_resnet50.models.checkpoint "$OUTPUT_DIR" segmentation.ckpt
