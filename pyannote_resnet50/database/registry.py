@@ -72,7 +72,9 @@ class AudioFinder(FileFinder):
 
 
 def audio_not_found_message(current_file: Mapping, error: Exception, registry: Registry = global_registry) -> str:
-    """Explain how to point a protocol at its audio."""
+    """Explain how to point a protocol at its audio (`error` unchanged when it already does)."""
+    if "Databases:" in str(error):
+        return str(error)
     database = current_file["database"]
     database_yml = getattr(registry, "database_yml", None) or default_database_yml()
     hint = {

@@ -60,8 +60,6 @@ def _audio(file: Mapping) -> str:
         if isinstance(audio, (str, Path)) and not Path(audio).is_file():
             raise FileNotFoundError(f"'{audio}' does not exist.")
     except FileNotFoundError as error:
-        if "Databases:" in str(error):  # already explained (pyannote_resnet50's AudioFinder)
-            raise
         raise FileNotFoundError(audio_not_found_message(file, error)) from None
     return str(audio)
 
@@ -179,8 +177,6 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
             )
         except FileNotFoundError as error:
             # pyannote.audio's protocol check reads the audio of the first training file
-            if "Databases:" in str(error):
-                raise
             file = next(protocol.train())
             raise FileNotFoundError(audio_not_found_message(file, error)) from None
         self.min_speech_duration = min_speech_duration
