@@ -172,3 +172,82 @@ def test_fit_logs_validation_metrics(tmp_path):
     metrics = trainer.callback_metrics
     assert {"EqualErrorRate", "AUROC", "WithinFileEqualErrorRate", "loss/train"} <= set(metrics)
     assert 0.0 <= float(metrics["EqualErrorRate"]) <= 1.0
+
+
+def test_database_scope_one_class_per_person(tmp_path):
+    # scope: database -> spk00 of fileA and of fileB are one person
+    task = _setup(_protocol(tmp_path, scope="database"))
+    assert task.specifications.classes == ["Tiny@spk00", "Tiny@spk01"]
+    assert {f["uri"] for f in task._train["Tiny@spk00"]} == {"fileA", "fileB"}
+
+
+def test_speed_perturbed_copies_are_classes(tmp_path):
+    task = _setup(_protocol(tmp_path, scope="database"), speed_perturbation=[0.9, 1.1])
+    assert task.specifications.classes == [
+        "Tiny@spk00", "Tiny@spk00@speed0.9", "Tiny@spk00@speed1.1",
+        "Tiny@spk01", "Tiny@spk01@speed0.9", "Tiny@spk01@speed1.1",
+    ]
+    assert task.model.loss_func.W.shape == (16, 6)
+    samples = task.train__iter__()
+    seen = set()
+    for _ in range(24):
+        sample = next(samples)
+        # every chunk has the batch duration whatever its speed
+        assert sample["X"].shape == (1, SAMPLE_RATE)
+        seen.add(sample["y"])
+    assert seen == set(range(6))
+    # an epoch sees every speed copy
+    unperturbed = _setup(_protocol(tmp_path, scope="database"))
+    assert task.train__len__() == 3 * unperturbed.train__len__()
+
+
+def test_speed_perturbation_factors_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="speed_perturbation"):
+        FileScopedSpeakerEmbedding(_protocol(tmp_path), speed_perturbation=[0.0], num_workers=0)
+
+
+def test_readspeech_protocol_identities():
+    """The shipped ReadSpeech protocol: corpus-wide identities, speakers disjoint across subsets"""
+    from pyannote_resnet50.database import get_protocol
+    from pyannote_resnet50.database.readspeech import PROTOCOL, READSPEECH_DIR
+
+    protocol = get_protocol(PROTOCOL)
+    speakers = {}
+    for subset in ["train", "development", "test"]:
+        labels = {}
+        for file in getattr(protocol, subset)():
+            assert file["scope"] == "database"
+            for label in file["annotation"].labels():
+                labels.setdefault(label, set()).add(file["uri"])
+        speakers[subset] = set(labels)
+        assert speakers[subset] == set((READSPEECH_DIR / f"speakers.{subset}.txt").read_text().split())
+        # a speechocean762 speaker reads 7 utterances: one identity across 7 files
+        assert max(len(uris) for label, uris in labels.items() if label.startswith("SO")) == 7
+    assert not speakers["train"] & speakers["development"]
+    assert not speakers["train"] & speakers["test"]
+    assert not speakers["development"] & speakers["test"]
+    # LibriSpeech readers are split as in Mini: Mini's test readers are never trained on
+    mini_test = set((READSPEECH_DIR.parent / "mini" / "speakers.test.txt").read_text().split())
+    assert {f"LS{s}" for s in mini_test} <= speakers["test"]
+
+
+def test_mini_readers_protocol_one_class_per_reader(mini_corpus):
+    """Mini.SpeakerDiarization.Readers: a reader heard in several recordings is one class"""
+    from pyannote_resnet50.database import get_protocol
+
+    task = _setup(get_protocol("Mini.SpeakerDiarization.Readers"), duration=1.5, min_duration=1.0, min_speech_duration=3.0)
+    readers = set((Path(__file__).resolve().parents[1] / "pyannote_resnet50/data/mini/speakers.train.txt").read_text().split())
+    assert {c.split("@")[1] for c in task.specifications.classes} <= {f"LS{r}" for r in readers}
+    assert all(c.startswith("Mini@LS") for c in task.specifications.classes)
+    assert max(len(files) for files in task._train.values()) > 1
+
+
+def test_extra_protocols_add_identities(mini_corpus):
+    """File-scoped Mini identities plus reader identities of another protocol, side by side"""
+    from pyannote_resnet50.database import get_protocol
+
+    options = dict(duration=1.5, min_duration=1.0, min_speech_duration=3.0)
+    alone = _setup(get_protocol("Mini.SpeakerDiarization.Simulated"), **options)
+    both = _setup(get_protocol("Mini.SpeakerDiarization.Simulated"), extra_protocols=["Mini.SpeakerDiarization.Readers"], **options)
+    readers = [c for c in both.specifications.classes if c.startswith("Mini@LS")]
+    assert readers and set(both.specifications.classes) == set(alone.specifications.classes) | set(readers)

@@ -65,6 +65,7 @@ __all__ = [
     "split_speakers",
     "simulate_subset",
     "build_mini",
+    "write_reader_annotations",
     "mini_audio_missing",
 ]
 
@@ -204,11 +205,33 @@ def build_mini(
         written[f"speakers.{subset}"] = _write_text(output / f"speakers.{subset}.txt", speakers[subset])
         rows = [f"{uri}\t{label}\t{speaker}" for uri, mapping in recordings for label, speaker in mapping.items()]
         written[f"sources.{subset}"] = _write_text(output / f"sources.{subset}.txt", rows)
+        written[f"readers.{subset}"] = write_reader_annotations(output, subset)
     if bar is not None:
         bar.close()
     if write_audio:
         _write_text(output / "wav" / STAMP, [_stamp(output)])
     return written
+
+
+def write_reader_annotations(output: Union[str, Path], subset: str) -> Path:
+    """Write ``{subset}.readers.rttm``: the subset's RTTM labelled with reader identities
+
+    The labels (``spk00``...) of ``{subset}.rttm`` are local to each recording; this
+    RTTM labels each turn with its LibriSpeech reader (``LS{reader}``, from
+    ``sources.{subset}.txt``), the annotation of ``Mini.SpeakerDiarization.Readers``
+    (``scope: database``): one class per reader for speaker-embedding training.
+    """
+    output = Path(output)
+    sources = {}
+    for line in (output / f"sources.{subset}.txt").read_text().splitlines():
+        uri, label, reader = line.split("\t")
+        sources[uri, label] = f"LS{reader}"
+    lines = []
+    for line in (output / f"{subset}.rttm").read_text().splitlines():
+        fields = line.split()
+        fields[7] = sources[fields[1], fields[7]]
+        lines.append(" ".join(fields))
+    return _write_text(output / f"{subset}.readers.rttm", lines)
 
 
 def _stamp(output: Path) -> str:

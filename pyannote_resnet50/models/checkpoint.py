@@ -66,7 +66,8 @@ def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt"
     ----------
     run_dir : str or Path
         Hydra run directory, holding "best_k_models.yaml" (monitored metric is
-        minimised, e.g. EqualErrorRate).
+        minimised, e.g. EqualErrorRate) or, for an interrupted run, checkpoints named
+        "epoch=E-{metric}={score}.ckpt".
     name : str, optional
         Name of the slim checkpoint written in `run_dir`. Defaults to "embedding.ckpt".
 
@@ -77,7 +78,17 @@ def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt"
     import yaml
 
     run_dir = Path(run_dir)
-    best = yaml.safe_load((run_dir / "best_k_models.yaml").read_text())
+    if (run_dir / "best_k_models.yaml").is_file():
+        best = yaml.safe_load((run_dir / "best_k_models.yaml").read_text())
+    else:
+        # an interrupted run never wrote best_k_models.yaml: the scores are in the
+        # checkpoint names ("epoch=3-EqualErrorRate=0.123456.ckpt")
+        best = {str(path): float(path.stem.rsplit("=", 1)[1]) for path in run_dir.glob("epoch=*-*=*.ckpt")}
+    if not best:
+        raise FileNotFoundError(
+            f"no checkpoint with a development score in '{run_dir}' (neither best_k_models.yaml nor "
+            f"epoch=*-<metric>=*.ckpt): is it a pyannote-audio-train run directory that finished an epoch?"
+        )
     path, score = min(best.items(), key=lambda item: float(item[1]))
     slim = save_slim_checkpoint(path, run_dir / name)
     print(f"best checkpoint: {path} (monitored metric = {float(score):.4f})")

@@ -1,135 +1,201 @@
-"""Speaker embedding benchmark on Mini (CPU): EER after a fixed training budget, and speed.
+#!/usr/bin/env python
+"""Speaker embedding benchmark: verification trials between unseen speakers, and DER
+with oracle segmentation and the oracle number of speakers.
 
-    python recipes/benchmarks/embedding.py --minutes 10
+    python -W ignore recipes/benchmarks/embedding.py \\
+        --checkpoint shipped=pyannote_resnet50/data/checkpoints/embedding.ckpt \\
+        --checkpoint wespeaker=training_runs/sweep/wespeaker-resnet34/embedding.ckpt
 
-For each model, trains with FileScopedSpeakerEmbedding on Mini.SpeakerDiarization.Simulated
-train for `--minutes` of wall-clock time (Lightning's max_time), then reports the
-development trial EER (all pairs, and within-file pairs) of:
+For every checkpoint (and a randomly initialised copy of the first one, seed 0):
 
-* ResNet50 (pyannote_resnet50, `--base-width`),
-* ResNet50 random init (the same model, untrained),
-* WeSpeakerResNet34 (pyannote.audio), trained with the same task and budget,
+* EER and minDCF (p_target 0.01, C_miss = C_fa = 1, normalised) of cosine-scored trials
+  between speakers no model was trained on:
+  - LibriSpeech test readers: 3 s chunks of the ReadSpeech test utterances of the 50
+    Mini-test readers, all pairs;
+  - speechocean762 test speakers: the ReadSpeech test utterances of the 25 held-out
+    speechocean762 speakers (their speech, up to 3 s), all pairs;
+  - AMI Debug (real far-field meetings, 12 excerpts): 2 s chunks of non-overlapped
+    speech, pairs within each file only (what diarization has to tell apart);
+* DER (pyannote.metrics, no collar, overlap scored) of the pipeline with oracle
+  segmentation and the oracle number of speakers on Mini test and AMI Debug test: it
+  isolates the embedding from segmentation and speaker counting. Clustering
+  hyper-parameters are the pipeline defaults (the number of speakers is given).
 
-and the forward throughput of both architectures in audio-seconds per second on CPU
-(`--threads` torch threads) for 3 s and 10 s inputs. Figures depend on the machine and
-on what else runs on it: budgets are wall-clock time.
+``--plot FILE.png`` draws the DET curves of every model on every trial list.
 """
+
+from __future__ import annotations
 
 import argparse
 import time
 import warnings
 from pathlib import Path
+from typing import Dict, List, Tuple
 
+import numpy as np
 import torch
-from pyannote.audio.models.embedding import WeSpeakerResNet34
-from pytorch_lightning import Trainer, seed_everything
+import torch.nn.functional as F
+from pyannote.audio import Model
+from pyannote.core import Segment
+from pyannote.metrics.diarization import DiarizationErrorRate
+from sklearn.metrics import roc_curve
 
+from pyannote_resnet50.core.io import SAMPLE_RATE, crop_audio
 from pyannote_resnet50.database.registry import DATABASE_YML, get_protocol
-from pyannote_resnet50.models import ResNet50
-from pyannote_resnet50.tasks import FileScopedSpeakerEmbedding
+from pyannote_resnet50.pipelines import ORACLE, SpeakerDiarization
+from pyannote_resnet50.tasks.embedding.metrics import equal_error_rate
 
-PROTOCOL = "Mini.SpeakerDiarization.Simulated"
-SAMPLE_RATE = 16000
-
-
-def make_task(protocol, batch_size: int) -> FileScopedSpeakerEmbedding:
-    """Task of recipes/mini/train_embedding.sh"""
-    return FileScopedSpeakerEmbedding(
-        protocol,
-        duration=2.0,
-        min_duration=1.0,
-        min_turn_duration=1.0,
-        validation_duration=1.5,
-        min_speech_duration=3.0,
-        num_classes_per_batch=batch_size,
-        num_workers=0,
-    )
+P_TARGET = 0.01
 
 
-def evaluate(model, minutes: float, root: Path):
-    """Train `model` (attached to its task) for `minutes`, return validation metrics"""
-    trainer = Trainer(
-        max_time={"minutes": minutes} if minutes > 0 else None,
-        max_epochs=1000 if minutes > 0 else 0,
-        min_epochs=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=root,
-    )
-    start = time.perf_counter()
-    if minutes > 0:
-        trainer.fit(model)
-    trained = time.perf_counter() - start
-    metrics = trainer.validate(model, verbose=False)[0]
-    return trainer.global_step, trained, metrics
+def min_dcf(targets: np.ndarray, scores: np.ndarray, p_target: float = P_TARGET) -> float:
+    """Normalised minimum detection cost (C_miss = C_fa = 1)"""
+    fpr, tpr, _ = roc_curve(targets, scores)
+    cost = p_target * (1.0 - tpr) + (1.0 - p_target) * fpr
+    return float(np.min(cost) / min(p_target, 1.0 - p_target))
 
 
-def throughput(model, duration: float, repeat: int) -> float:
-    """Audio-seconds processed per second (batch of 1, inference mode)"""
+def chunks_of(protocol_name: str, subset: str, duration: float, prefix: str = "", min_duration: float = 1.0,
+              database_yml=None) -> List[Tuple[dict, Segment, str, str]]:
+    """(file, segment, identity, uri) of non-overlapping chunks of non-overlapped speech
+
+    Turns shorter than `duration` (but at least `min_duration`) give one chunk.
+    """
+    protocol = get_protocol(protocol_name, database_yml=database_yml)
+    chunks = []
+    for file in getattr(protocol, subset)():
+        annotation = file["annotation"].crop(file["annotated"], mode="intersection")
+        overlap = annotation.get_overlap()
+        for label in annotation.labels():
+            if not label.startswith(prefix):
+                continue
+            for turn in annotation.label_timeline(label).support().extrude(overlap):
+                if turn.duration < min_duration:
+                    continue
+                n = max(1, int(turn.duration // duration))
+                for k in range(n):
+                    start = turn.start + k * duration
+                    chunks.append((file, Segment(start, min(start + duration, turn.end)), label, file["uri"]))
+    return chunks
+
+
+def embed(model: Model, chunks, batch_size: int = 32) -> np.ndarray:
+    """L2-normalised embeddings of `chunks` (zero-padded to the longest in each batch)"""
     model.eval()
-    waveform = torch.randn(1, 1, int(duration * SAMPLE_RATE))
+    embeddings = []
     with torch.inference_mode():
-        model(waveform)  # warm-up
-        start = time.perf_counter()
-        for _ in range(repeat):
-            model(waveform)
-        elapsed = time.perf_counter() - start
-    return repeat * duration / elapsed
+        for b in range(0, len(chunks), batch_size):
+            waveforms = [crop_audio(file, segment) for file, segment, *_ in chunks[b : b + batch_size]]
+            length = max(len(w) for w in waveforms)
+            weights = torch.zeros(len(waveforms), length)
+            batch = torch.zeros(len(waveforms), 1, length)
+            for i, w in enumerate(waveforms):
+                batch[i, 0, : len(w)] = torch.from_numpy(w)
+                weights[i, : len(w)] = 1.0
+            # pool only over the real (unpadded) frames
+            frames = model.forward_frames(batch)
+            embeddings.append(F.normalize(model.forward_embedding(frames, weights=weights), dim=-1))
+    return torch.cat(embeddings).numpy()
+
+
+def trials(embeddings: np.ndarray, identities: List[str], uris: List[str], within_file: bool):
+    """Targets and cosine scores of all pairs (only pairs of one file if `within_file`)"""
+    i, j = np.triu_indices(len(embeddings), k=1)
+    identities, uris = np.array(identities), np.array(uris)
+    keep = uris[i] == uris[j] if within_file else np.ones(len(i), dtype=bool)
+    i, j = i[keep], j[keep]
+    return identities[i] == identities[j], np.sum(embeddings[i] * embeddings[j], axis=1)
+
+
+def oracle_der(checkpoint, protocol_name: str, subset: str, database_yml=None) -> float:
+    """DER with oracle segmentation and oracle number of speakers"""
+    pipeline = SpeakerDiarization(segmentation=ORACLE, embedding=checkpoint)
+    pipeline.instantiate(pipeline.default_parameters())
+    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
+    for file in getattr(get_protocol(protocol_name, database_yml=database_yml), subset)():
+        reference = file["annotation"]
+        hypothesis = pipeline(file, num_speakers=len(reference.crop(file["annotated"]).labels()))
+        metric(reference, hypothesis, uem=file["annotated"])
+    return abs(metric)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=10.0, help="training budget per model (wall clock)")
-    parser.add_argument("--base-width", type=int, default=8, help="ResNet50 base width")
-    parser.add_argument("--batch-size", type=int, default=32, help="identities per batch")
+    parser.add_argument("--checkpoint", action="append", required=True, metavar="NAME=PATH",
+                        help="slim embedding checkpoint to benchmark (repeat); the first also gives a random init")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--repeat", type=int, default=5, help="forward passes per throughput figure")
     parser.add_argument("--database", type=Path, default=DATABASE_YML, help="database.yml")
-    parser.add_argument("--output", type=Path, default=Path("training_runs/benchmark-embedding"))
+    parser.add_argument("--plot", type=Path, default=None, help="write DET curves to this PNG")
+    parser.add_argument("--no-der", action="store_true", help="skip the oracle-segmentation DER")
     args = parser.parse_args()
-
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
-    protocol = get_protocol(PROTOCOL, database_yml=args.database)
 
-    models = {
-        f"ResNet50 (base_width={args.base_width})": (
-            lambda task: ResNet50(base_width=args.base_width, task=task),
-            args.minutes,
-        ),
-        f"ResNet50 (base_width={args.base_width}), random init": (
-            lambda task: ResNet50(base_width=args.base_width, task=task),
-            0.0,
-        ),
-        "WeSpeakerResNet34 (pyannote.audio)": (lambda task: WeSpeakerResNet34(task=task), args.minutes),
+    models: Dict[str, Model] = {}
+    for item in args.checkpoint:
+        name, path = item.split("=", 1)
+        models[name] = Model.from_pretrained(path)
+    first_name, first = next(iter(models.items()))
+    torch.manual_seed(0)
+    models[f"{first_name}, random init"] = type(first)(**first.hparams)
+
+    trial_lists = {
+        "LibriSpeech test (3 s)": (chunks_of("ReadSpeech.SpeakerDiarization.Speakers", "test", 3.0, "LS", database_yml=args.database), False),
+        "speechocean762 test": (chunks_of("ReadSpeech.SpeakerDiarization.Speakers", "test", 3.0, "SO", database_yml=args.database), False),
+        "AMI Debug within-file (2 s)": (chunks_of("AMI.SpeakerDiarization.Debug", "test", 2.0, database_yml=args.database), True),
     }
-
-    print(f"protocol: {PROTOCOL} (train -> development trials), torch threads: {args.threads}")
-    print(f"training budget: {args.minutes:g} min wall clock per model")
+    for name, (chunks, within) in trial_lists.items():
+        print(f"{name}: {len(chunks)} chunks of {len({(c[3], c[2]) if within else c[2] for c in chunks})} speakers")
     print()
-    print(f"{'model':<42} {'params':>7} {'steps':>6} {'train s':>8} {'EER':>7} {'EER within-file':>16} {'AUROC':>7}")
-    speed = dict()
-    for name, (build, minutes) in models.items():
-        seed_everything(0, verbose=False)
-        model = build(make_task(protocol, args.batch_size))
-        steps, trained, metrics = evaluate(model, minutes, args.output / name.split()[0])
+
+    curves = {}
+    header = f"{'model':<34} {'params':>7}" + "".join(f" | {n[:24]:>24} EER  minDCF" for n in trial_lists)
+    print(header)
+    for name, model in models.items():
         num_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("loss_func"))
-        print(
-            f"{name:<42} {num_params / 1e6:>6.1f}M {steps:>6d} {trained:>8.0f} "
-            f"{metrics['EqualErrorRate']:>7.3f} {metrics['WithinFileEqualErrorRate']:>16.3f} "
-            f"{metrics['AUROC']:>7.3f}"
-        )
-        if minutes > 0:
-            speed[name] = {d: throughput(model, d, args.repeat) for d in (3.0, 10.0)}
+        row = f"{name:<34} {num_params / 1e6:>6.1f}M"
+        for list_name, (chunks, within_file) in trial_lists.items():
+            identities = [c[2] if not within_file else f"{c[3]}@{c[2]}" for c in chunks]
+            targets, scores = trials(embed(model, chunks), identities, [c[3] for c in chunks], within_file)
+            eer, dcf = equal_error_rate(targets, scores), min_dcf(targets, scores)
+            curves[name, list_name] = roc_curve(targets, scores)[:2]
+            row += f" | {'':>24} {100 * eer:>4.1f}%  {dcf:.3f}"
+        print(row, flush=True)
 
-    print()
-    print(f"forward throughput (audio-seconds per second, CPU, {args.threads} threads, batch of 1)")
-    print(f"{'model':<42} {'3 s input':>10} {'10 s input':>11}")
-    for name, figures in speed.items():
-        print(f"{name:<42} {figures[3.0]:>10.1f} {figures[10.0]:>11.1f}")
+    if not args.no_der:
+        print()
+        print(f"{'DER, oracle segmentation + oracle #speakers':<44} {'Mini test':>10} {'AMI Debug':>10} {'seconds':>8}")
+        for name, model in models.items():
+            start = time.perf_counter()
+            mini = oracle_der(model, "Mini.SpeakerDiarization.Simulated", "test", args.database)
+            ami = oracle_der(model, "AMI.SpeakerDiarization.Debug", "test", args.database)
+            print(f"{name:<44} {100 * mini:>9.2f}% {100 * ami:>9.2f}% {time.perf_counter() - start:>8.0f}", flush=True)
+
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from scipy.stats import norm
+
+        fig, axes = plt.subplots(1, len(trial_lists), figsize=(5 * len(trial_lists), 4.5))
+        ticks = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
+        for ax, list_name in zip(axes, trial_lists):
+            for name in models:
+                fpr, tpr = curves[name, list_name]
+                fnr = 1.0 - tpr
+                ok = (fpr > 0) & (fnr > 0)
+                ax.plot(norm.ppf(fpr[ok]), norm.ppf(fnr[ok]), label=name)
+            ax.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
+            ax.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
+            ax.set(xlim=norm.ppf([0.005, 0.5]), ylim=norm.ppf([0.005, 0.5]), title=list_name,
+                   xlabel="false alarm rate (%)", ylabel="miss rate (%)")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=100)
+        print(f"\nDET curves: {args.plot}")
 
 
 if __name__ == "__main__":

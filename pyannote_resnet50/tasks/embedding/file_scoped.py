@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from pyannote.audio.utils.random import create_rng_for_worker
 from pyannote.audio.tasks.embedding.arcface import SupervisedRepresentationLearningWithArcFace
 from pyannote.audio.core.task import Problem, Resolution, Specifications
 from pyannote.core import Annotation, Segment, Timeline
@@ -16,7 +20,8 @@ from torch_audiomentations.core.transforms_interface import BaseWaveformTransfor
 from torchmetrics import Metric
 from tqdm import tqdm
 
-from pyannote_resnet50.database.labels import scoped_label
+from pyannote_resnet50.augmentation import real_world_augmentation, speed_perturb
+from pyannote_resnet50.database.labels import SEPARATOR, scoped_label
 from pyannote_resnet50.database.registry import audio_not_found_message
 from pyannote_resnet50.tasks.embedding.metrics import TrialAUROC, TrialEqualErrorRate
 
@@ -137,6 +142,27 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         Validation metric(s), updated with (embeddings, identities, files,
         indices) (see `TrialMetric`). Defaults to `TrialEqualErrorRate` and
         `TrialAUROC`, all pairs and within-file pairs.
+    speed_perturbation : list of float, optional
+        Speed factors (e.g. [0.9, 1.1]) whose perturbed copies of every training
+        identity are new classes (``{identity}@speed0.9``), as in Kaldi and WeSpeaker
+        recipes: speed changes pitch and formants, hence the voice. Defaults to none.
+    noise : str or list, optional
+        Real noise files or folders (e.g. ``../shared/data/noise/noise``): adds the
+        reverberation, real noise, band-limiting and gain of
+        :func:`pyannote_resnet50.augmentation.real_world_augmentation` before
+        `augmentation`.
+    rir : str or list, optional
+        Measured room impulse responses (e.g. ``../shared/data/noise/rir``), used
+        besides simulated rooms when `noise` or `rir` is given.
+    margin_warmup_epochs : float, optional
+        The ArcFace margin grows linearly from 0 to `margin` over this many epochs
+        (large margins from the start slow down or prevent convergence).
+        Defaults to 0 (no warm-up).
+    extra_protocols : list of str, optional
+        More protocols (names in pyannote.database's registry) whose training
+        identities are added, each scoped by its own protocol: e.g. VoxConverse
+        (file-scoped) plus ``ReadSpeech.SpeakerDiarization.Speakers`` (corpus-wide).
+        Validation stays on `protocol`'s development subset.
     """
 
     def __init__(
@@ -157,9 +183,22 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         pin_memory: bool = False,
         augmentation: Optional[BaseWaveformTransform] = None,
         metric: Union[Metric, Sequence[Metric], Dict[str, Metric]] = None,
+        speed_perturbation: Optional[Sequence[float]] = None,
+        noise: Union[str, Path, Sequence[Union[str, Path]], None] = None,
+        rir: Union[str, Path, Sequence[Union[str, Path]], None] = None,
+        margin_warmup_epochs: float = 0.0,
+        extra_protocols: Optional[Sequence[str]] = None,
     ):
         if augmentation is not None and hasattr(augmentation, "output_type"):
             augmentation.output_type = "dict"
+        if noise or rir:
+            real_world = real_world_augmentation(noise=noise, rir=rir)
+            augmentation = real_world if augmentation is None else Compose(
+                [real_world, augmentation], shuffle=False, output_type="dict"
+            )
+        self.speed_factors = sorted({1.0, *[float(f) for f in (speed_perturbation or [])]})
+        if any(not 0.5 <= f <= 2.0 for f in self.speed_factors):
+            raise ValueError(f"speed_perturbation factors must lie in [0.5, 2.0], got {list(speed_perturbation)}.")
 
         try:
             super().__init__(
@@ -188,14 +227,26 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
             self.min_duration if validation_duration is None else validation_duration
         )
         self.num_validation_chunks = num_validation_chunks
+        self.margin_warmup_epochs = margin_warmup_epochs
+        self.extra_protocols = list(extra_protocols or [])
         # Task.metric replaces `_metric` by default_metric() on first access
         self._uses_default_metric = metric is None
 
     # ------------------------------------------------------------------ data
 
+    def _extra_train_files(self):
+        """Training files of `extra_protocols` (from pyannote.database's global registry)"""
+        from pyannote.database import registry
+
+        from pyannote_resnet50.database.registry import AudioFinder
+
+        for name in self.extra_protocols:
+            protocol = registry.get_protocol(name, preprocessors={"audio": AudioFinder(registry=registry)})
+            yield from protocol.train()
+
     def prepare_data(self):
         """Check that the audio of training (and development) files is there"""
-        subsets = [self.protocol.train()]
+        subsets = [self.protocol.train(), self._extra_train_files()]
         if self.has_validation:
             subsets.append(self.protocol.development())
         for files in subsets:
@@ -230,9 +281,14 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         if getattr(self, "_setup_protocol", None) == self.protocol.name:
             return
 
-        desc = f"Loading {self.protocol.name} training labels"
+        names = ", ".join([self.protocol.name, *self.extra_protocols])
         self._train = self._identities(
-            tqdm(self.protocol.train(), desc=desc, unit="file", leave=False)
+            tqdm(
+                itertools.chain(self.protocol.train(), self._extra_train_files()),
+                desc=f"Loading {names} training labels",
+                unit="file",
+                leave=False,
+            )
         )
         if not self._train:
             raise ValueError(
@@ -246,7 +302,11 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
             resolution=Resolution.CHUNK,
             duration=self.duration,
             min_duration=self.min_duration,
-            classes=sorted(self._train),
+            classes=sorted(
+                self._speed_class(identity, factor)
+                for identity in self._train
+                for factor in self.speed_factors
+            ),
         )
 
         self._validation = list()
@@ -254,6 +314,72 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
             self._validation = self._validation_chunks()
 
         self._setup_protocol = self.protocol.name
+
+    @staticmethod
+    def _speed_class(identity: str, factor: float) -> str:
+        """Class of `identity` played `factor` times faster"""
+        return identity if factor == 1.0 else f"{identity}{SEPARATOR}speed{factor:g}"
+
+    def train__iter__(self):
+        """Iterate over training samples (pyannote.audio's sampling, plus speed perturbation)
+
+        Yields
+        ------
+        X : (channel, time) torch.Tensor
+        y : int
+            Class index.
+        """
+        rng = create_rng_for_worker(self.model)
+        sample_rate = self.model.audio.sample_rate
+        pairs = [(identity, factor) for identity in sorted(self._train) for factor in self.speed_factors]
+        index = {klass: k for k, klass in enumerate(self.specifications.classes)}
+
+        batch_duration = rng.uniform(self.min_duration, self.duration)
+        num_samples = 0
+        while True:
+            rng.shuffle(pairs)
+            for identity, factor in pairs:
+                y = index[self._speed_class(identity, factor)]
+                for _ in range(self.num_chunks_per_class):
+                    files = self._train[identity]
+                    file, *_ = rng.choices(files, weights=[f["duration"] for f in files], k=1)
+                    turn, *_ = rng.choices(
+                        file["speech_turns"], weights=[s.duration for s in file["speech_turns"]], k=1
+                    )
+                    # `factor` times as much audio, played `factor` times faster
+                    source_duration = batch_duration * factor
+                    target = math.floor(batch_duration * sample_rate)
+                    if turn.duration < source_duration:
+                        X, _ = self.model.audio.crop(file, turn)
+                        X = speed_perturb(X, factor)[:, :target]
+                        missing = target - X.shape[1]
+                        left = rng.randint(0, missing)
+                        X = F.pad(X, (left, missing - left))
+                    else:
+                        start = rng.uniform(turn.start, turn.end - source_duration)
+                        X, _ = self.model.audio.crop(
+                            file, Segment(start, start + source_duration), duration=source_duration
+                        )
+                        X = speed_perturb(X, factor, num_samples=target)
+                    yield {"X": X, "y": y}
+
+                    num_samples += 1
+                    if num_samples == self.batch_size:
+                        batch_duration = rng.uniform(self.min_duration, self.duration)
+                        num_samples = 0
+
+    def train__len__(self):
+        # speed-perturbed copies are more data: an epoch sees each copy as often
+        return len(self.speed_factors) * super().train__len__()
+
+    def training_step(self, batch, batch_idx: int):
+        if self.margin_warmup_epochs > 0 and self.model.trainer is not None:
+            trainer = self.model.trainer
+            batches = max(trainer.num_training_batches, 1) if math.isfinite(trainer.num_training_batches) else 1
+            progress = (trainer.current_epoch + batch_idx / batches) / self.margin_warmup_epochs
+            self.model.loss_func.margin = math.radians(self.margin * min(1.0, progress))
+            self.model.log("margin", math.degrees(self.model.loss_func.margin), on_step=False, on_epoch=True)
+        return super().training_step(batch, batch_idx)
 
     def _validation_chunks(self) -> List[Dict]:
         """Fixed validation chunks: up to `num_validation_chunks` per identity"""
@@ -322,11 +448,15 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
     # ------------------------------------------------------------- validation
 
     def default_metric(self) -> Dict[str, Metric]:
-        return {
-            "EqualErrorRate": TrialEqualErrorRate(),
-            "AUROC": TrialAUROC(),
-            "WithinFileEqualErrorRate": TrialEqualErrorRate(within_file=True),
-        }
+        metrics = {"EqualErrorRate": TrialEqualErrorRate(), "AUROC": TrialAUROC()}
+        # within-file trials exist only when a development file has two identities
+        # (not with single-speaker utterances such as ReadSpeech)
+        identities_per_file = dict()
+        for chunk in getattr(self, "_validation", None) or [{"file": 0, "y": 0}, {"file": 0, "y": 1}]:
+            identities_per_file.setdefault(chunk["file"], set()).add(chunk["y"])
+        if any(len(identities) > 1 for identities in identities_per_file.values()):
+            metrics["WithinFileEqualErrorRate"] = TrialEqualErrorRate(within_file=True)
+        return metrics
 
     @property
     def val_monitor(self):

@@ -1,0 +1,62 @@
+"""Resumable `pyannote-audio-train` runs (a Hydra callback).
+
+pyannote.audio 3.4's training CLI calls ``trainer.fit(model)`` with no checkpoint,
+so an interrupted run restarts from scratch. Adding this Hydra callback to the
+command line makes the same command resume:
+
+    pyannote-audio-train ... hydra.run.dir=RUN_DIR \\
+        +hydra.callbacks.resume._target_=pyannote_resnet50.cli.train.ResumableTraining
+
+* when ``RUN_DIR/last.ckpt`` exists (pyannote's ``ModelCheckpoint`` writes it every
+  epoch), training resumes from it: weights, optimizer, scheduler, epoch and step
+  counts, callbacks (the best checkpoints so far, early stopping and the
+  ``trainer.max_time`` budget already spent);
+* :class:`~pyannote_resnet50.tasks.callbacks.TrainingCurve` writes
+  ``RUN_DIR/training_curve.{csv,png}`` (training loss and development metrics per
+  epoch).
+
+``last.ckpt`` is the run's own file, written by this run's previous attempt: it is
+loaded with ``weights_only=False`` (it holds optimizer and Hydra objects).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback as HydraCallback
+from pytorch_lightning import Trainer
+from omegaconf import DictConfig
+
+from pyannote_resnet50.tasks.callbacks import TrainingCurve
+
+LAST_CHECKPOINT = "last.ckpt"
+
+log = logging.getLogger(__name__)
+
+
+def resumable_fit(fit):
+    """Wrap `Trainer.fit`: resume from ./last.ckpt when it exists, add `TrainingCurve`"""
+
+    @functools.wraps(fit)
+    def wrapper(self: Trainer, model, *args, ckpt_path=None, weights_only=None, **kwargs):
+        if not any(isinstance(callback, TrainingCurve) for callback in self.callbacks):
+            self.callbacks.append(TrainingCurve(Path.cwd()))
+        last = Path.cwd() / LAST_CHECKPOINT
+        if ckpt_path is None and last.is_file():
+            ckpt_path, weights_only = str(last), False
+            print(f"Resuming training from {last}")
+        return fit(self, model, *args, ckpt_path=ckpt_path, weights_only=weights_only, **kwargs)
+
+    wrapper.__resumable__ = True
+    return wrapper
+
+
+class ResumableTraining(HydraCallback):
+    """Hydra callback making `pyannote-audio-train` resume from the run's last checkpoint"""
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not getattr(Trainer.fit, "__resumable__", False):
+            Trainer.fit = resumable_fit(Trainer.fit)

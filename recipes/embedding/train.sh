@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Train the ResNet50 speaker embedding on ReadSpeech (real LibriSpeech + speechocean762
+# speakers, global identities) with pyannote.audio's stock training CLI, then write a
+# slim checkpoint. CPU-friendly defaults (width 16, torchvision stem); resumable:
+# run the same command again after an interruption and it continues from the run's
+# last.ckpt (epoch, step, optimizer, scheduler, time budget).
+#
+#   recipes/embedding/train.sh [OUTPUT_DIR] [MAX_TIME] [extra Hydra overrides...]
+#
+# OUTPUT_DIR defaults to training_runs/embedding, MAX_TIME (DD:HH:MM:SS) to 00:02:00:00.
+# Data: the `ReadSpeech:` line of database.yml (default: ../shared/data); augmentation:
+# NOISE_DIR and RIR_DIR (default: ../shared/data/noise/{noise,rir}).
+# Outputs: OUTPUT_DIR/training_curve.{csv,png} every epoch, OUTPUT_DIR/embedding.ckpt
+# (best development EER) at the end.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/embedding}")"
+MAX_TIME="${2:-00:02:00:00}"
+shift $(( $# > 2 ? 2 : $# ))
+NOISE_DIR="$(realpath -m "${NOISE_DIR:-$ROOT/../shared/data/noise/noise}")"
+RIR_DIR="$(realpath -m "${RIR_DIR:-$ROOT/../shared/data/noise/rir}")"
+
+# Hydra changes the working directory: every path is absolute
+pyannote-audio-train \
+    +registry="$ROOT/database.yml" \
+    protocol=ReadSpeech.SpeakerDiarization.Speakers \
+    task=FileScopedSpeakerEmbedding \
+    task.duration=4.0 task.min_duration=2.0 task.min_turn_duration=1.0 \
+    task.min_speech_duration=2.0 task.validation_duration=2.0 task.num_validation_chunks=4 \
+    task.num_classes_per_batch=32 task.num_workers=1 \
+    "task.speed_perturbation=[0.9,1.1]" \
+    task.noise="$NOISE_DIR" task.rir="$RIR_DIR" \
+    task.margin=11.5 task.scale=32.0 task.margin_warmup_epochs=5 \
+    model=ResNet50 model.base_width=16 model.stem_stride=2 model.stem_max_pool=true \
+    optimizer=AdamW optimizer.lr=1e-3 \
+    scheduler=PlateauLR scheduler.patience=4 scheduler.factor=0.5 \
+    trainer.max_epochs=1000 trainer.max_time="$MAX_TIME" \
+    trainer.num_sanity_val_steps=0 trainer.enable_model_summary=false \
+    hydra.run.dir="$OUTPUT_DIR" \
+    +hydra.callbacks.resume._target_=pyannote_resnet50.cli.train.ResumableTraining \
+    "$@"
+
+python -m pyannote_resnet50.models.checkpoint "$OUTPUT_DIR"
