@@ -40,6 +40,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="also tune segmentation.threshold of a multilabel model (slow)")
     parser.add_argument("--cache", action="store_true",
                         help="also cache segmentation and embeddings on disk (OUTPUT_DIR/cache)")
+    parser.add_argument("--clustering", default="AgglomerativeClustering",
+                        choices=["AgglomerativeClustering", "SpectralClustering"],
+                        help="clustering method (default: AgglomerativeClustering; SpectralClustering "
+                             "estimates the number of speakers by eigengap, no threshold)")
     add_runtime_arguments(parser)
     return parser.parse_args(argv)
 
@@ -80,6 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         segmentation_step=args.segmentation_step,
         segmentation_batch_size=args.segmentation_batch_size,
         embedding_batch_size=args.embedding_batch_size,
+        clustering=args.clustering,
         device=args.device,
     )
     print(f"best diarization error rate on {args.protocol} {args.subset}: {100 * result['loss']:.2f}% "

@@ -318,6 +318,7 @@ def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) ->
         "embedding_min_frames": pipeline.embedding_min_frames,
         "segmentation_batch_size": pipeline.segmentation_batch_size,
         "embedding_batch_size": pipeline.embedding_batch_size,
+        "clustering": pipeline.klustering,
         **{k: v for k, v in params.items() if k not in ("segmentation", "embedding")},
     }
 

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from pyannote.audio import Audio, Inference, Model, Pipeline
 from pyannote.audio.core.io import AudioFile
-from pyannote.audio.pipelines.clustering import AgglomerativeClustering
 from pyannote.audio.pipelines.speaker_diarization import (
     SpeakerDiarization as PyannoteSpeakerDiarization,
 )
@@ -29,6 +28,7 @@ from pyannote.core import Annotation, Segment, SlidingWindow, SlidingWindowFeatu
 from pyannote.metrics.diarization import GreedyDiarizationErrorRate
 from pyannote.pipeline.parameter import ParamDict, Uniform
 
+from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_EMBEDDING,
     DEFAULT_SEGMENTATION,
@@ -81,9 +81,12 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     embedding_min_frames : int, optional
         Minimum number of embedding frames to pool (fewer gives a NaN embedding,
         ignored by clustering). Defaults to 2 (unbiased standard deviation).
-    clustering : str, optional
-        Only "AgglomerativeClustering" is supported (kept for symmetry with
-        pyannote.audio's pipeline).
+    clustering : {"AgglomerativeClustering", "SpectralClustering"}, optional
+        Clustering method (:mod:`pyannote_resnet50.pipelines.clustering`): pyannote's
+        agglomerative clustering (a tuned threshold decides the number of speakers),
+        or spectral clustering with an eigengap estimate of the number of speakers
+        and auto-tuned affinity pruning (NME-SC; no hyper-parameter).
+        Defaults to "AgglomerativeClustering".
     segmentation_batch_size : int, optional
         Batch size of segmentation inference. Defaults to 32.
     embedding_batch_size : int, optional
@@ -110,7 +113,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     segmentation.min_duration_off : float in [0, 1]
         Fill same-speaker gaps shorter than that many seconds.
     clustering.threshold : float in [0, 2]
-        Agglomerative clustering distance threshold (cosine).
+        Agglomerative clustering distance threshold (cosine). This and the next two
+        exist with ``clustering="AgglomerativeClustering"`` only.
     clustering.method : {"average", "centroid", "complete", "median", "single", "ward", "weighted"}
         Linkage method.
     clustering.min_cluster_size : int in [1, 20]
@@ -134,8 +138,10 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     ):
         super().__init__()
 
-        if clustering != "AgglomerativeClustering":
-            raise ValueError("clustering must be 'AgglomerativeClustering'.")
+        if clustering not in CLUSTERING_METHODS:
+            raise ValueError(
+                f"clustering must be one of {', '.join(map(repr, CLUSTERING_METHODS))}, not {clustering!r}."
+            )
         self.klustering = clustering
 
         self.segmentation_step = segmentation_step
@@ -186,7 +192,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         self.embedding_min_frames = embedding_min_frames
         self.embedding_batch_size = embedding_batch_size
 
-        self.clustering = AgglomerativeClustering(metric="cosine")
+        self.clustering = CLUSTERING_METHODS[clustering](metric="cosine")
 
     # ~~~~ configuration ~~~~
 
@@ -213,6 +219,9 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         segmentation = {"min_duration_off": 0.0}
         if not self.powerset:
             segmentation["threshold"] = 0.5
+        if self.klustering != "AgglomerativeClustering":
+            # SpectralClustering has no hyper-parameter (auto-tuned pruning and count)
+            return {"segmentation": segmentation}
         return {
             "segmentation": segmentation,
             "clustering": {"method": "centroid", "min_cluster_size": 3, "threshold": 0.7},
