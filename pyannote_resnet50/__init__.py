@@ -1,6 +1,12 @@
 """pyannote_resnet50: ResNet50 speaker embeddings and speaker diarization for pyannote.audio 3.4."""
 
+from pathlib import Path as _Path
+
 __version__ = "0.1.0"
+
+#: path of the shipped pipeline's config.yaml, usable from any directory:
+#: ``pyannote.audio.Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE)``
+DEFAULT_PIPELINE = str(_Path(__file__).resolve().parent / "data" / "checkpoints" / "config.yaml")
 
 
 def _allow_pyannote_checkpoints() -> None:

@@ -201,3 +201,15 @@ def test_fuse_batch_norm(checkpoints):
     waveform = torch.randn(1, 1, 3 * 16000)
     with torch.inference_mode():
         torch.testing.assert_close(fused.forward_frames(waveform), model.forward_frames(waveform), atol=1e-4, rtol=1e-4)
+
+
+def test_default_pipeline_from_any_directory(tmp_path, monkeypatch):
+    """Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE) works outside the checkout"""
+    from pyannote.audio import Pipeline
+
+    import pyannote_resnet50
+    from pyannote_resnet50.pipelines import SpeakerDiarization
+
+    monkeypatch.chdir(tmp_path)
+    pipeline = Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE)
+    assert isinstance(pipeline, SpeakerDiarization)

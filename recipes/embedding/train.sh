@@ -12,6 +12,8 @@
 # NOISE_DIR and RIR_DIR (default: ../shared/data/noise/{noise,rir}).
 # Outputs: OUTPUT_DIR/training_curve.{csv,png} every epoch, OUTPUT_DIR/embedding.ckpt
 # (best development EER) at the end.
+# MODEL (Hydra overrides) selects the architecture, e.g. MODEL="model=WeSpeakerResNet34"
+# to train pyannote.audio's WeSpeakerResNet34 with the same recipe.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,6 +22,7 @@ MAX_TIME="${2:-00:02:00:00}"
 shift $(( $# > 2 ? 2 : $# ))
 NOISE_DIR="$(realpath -m "${NOISE_DIR:-$ROOT/../shared/data/noise/noise}")"
 RIR_DIR="$(realpath -m "${RIR_DIR:-$ROOT/../shared/data/noise/rir}")"
+MODEL="${MODEL:-model=ResNet50 model.base_width=16 model.stem_stride=2 model.stem_max_pool=true}"
 
 # Hydra changes the working directory: every path is absolute
 pyannote-audio-train \
@@ -32,7 +35,7 @@ pyannote-audio-train \
     "task.speed_perturbation=[0.9,1.1]" \
     task.noise="$NOISE_DIR" task.rir="$RIR_DIR" \
     task.margin=11.5 task.scale=32.0 task.margin_warmup_epochs=5 \
-    model=ResNet50 model.base_width=16 model.stem_stride=2 model.stem_max_pool=true \
+    $MODEL \
     optimizer=AdamW optimizer.lr=1e-3 \
     scheduler=PlateauLR scheduler.patience=4 scheduler.factor=0.5 \
     trainer.max_epochs=1000 trainer.max_time="$MAX_TIME" \
