@@ -160,7 +160,7 @@ def speed_perturb(waveform: Tensor, factor: float, num_samples: Optional[int] = 
 
     Returns
     -------
-    perturbed : (..., round(samples / factor)) Tensor
+    perturbed : (..., ceil(samples / factor)) Tensor
     """
     if factor != 1.0:
         waveform = torchaudio.functional.resample(waveform, orig_freq=int(round(100 * factor)), new_freq=100)

@@ -40,7 +40,7 @@ def test_simulated_impulse_response():
 def test_speed_perturb_lengths():
     x = torch.randn(2, 1, 11000)
     assert speed_perturb(x, 1.1).shape[-1] == 10000
-    assert speed_perturb(x, 0.9).shape[-1] == 12222
+    assert speed_perturb(x, 0.9).shape[-1] == 12223  # ceil(11000 / 0.9)
     assert speed_perturb(x, 1.0).shape[-1] == 11000
     assert speed_perturb(x, 1.1, num_samples=10500).shape[-1] == 10500
     # a 100 Hz tone played 1.1 times faster is a 110 Hz tone

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Equal-wall-clock sweep of the ResNet50's width and stem on 2 CPU cores: each
-# configuration trains with recipes/embedding/train.sh for the same MAX_TIME, then
-# the table of best development EER, epochs and steps is printed.
+# Equal-wall-clock sweep of the ResNet50's width and stem (and of pyannote.audio's
+# WeSpeakerResNet34) on 2 CPU cores: each configuration trains with
+# recipes/embedding/train.sh for the same MAX_TIME, then the table of best development
+# EER, epochs and steps is printed.
 #
 #   recipes/embedding/sweep.sh [SWEEP_DIR] [MAX_TIME]
 set -euo pipefail
@@ -11,13 +12,14 @@ SWEEP_DIR="$(realpath -m "${1:-$ROOT/training_runs/sweep}")"
 MAX_TIME="${2:-00:00:07:00}"
 
 declare -A CONFIGS=(
-    [w16-stride2-maxpool]="model.base_width=16 model.stem_stride=2 model.stem_max_pool=true"
-    [w32-stride2-maxpool]="model.base_width=32 model.stem_stride=2 model.stem_max_pool=true"
-    [w16-stride2]="model.base_width=16 model.stem_stride=2 model.stem_max_pool=false"
+    [w16-stride2-maxpool]="model=ResNet50 model.base_width=16 model.stem_stride=2 model.stem_max_pool=true"
+    [w32-stride2-maxpool]="model=ResNet50 model.base_width=32 model.stem_stride=2 model.stem_max_pool=true"
+    [w16-stride2]="model=ResNet50 model.base_width=16 model.stem_stride=2 model.stem_max_pool=false"
+    [wespeaker-resnet34]="model=WeSpeakerResNet34"
 )
-for name in w16-stride2-maxpool w32-stride2-maxpool w16-stride2; do
-    # shellcheck disable=SC2086
-    bash "$ROOT/recipes/embedding/train.sh" "$SWEEP_DIR/$name" "$MAX_TIME" ${CONFIGS[$name]} \
+mkdir -p "$SWEEP_DIR"
+for name in w16-stride2-maxpool w32-stride2-maxpool w16-stride2 wespeaker-resnet34; do
+    MODEL="${CONFIGS[$name]}" bash "$ROOT/recipes/embedding/train.sh" "$SWEEP_DIR/$name" "$MAX_TIME" \
         > "$SWEEP_DIR.$name.log" 2>&1 || echo "$name failed: see $SWEEP_DIR.$name.log"
 done
 python - "$SWEEP_DIR" <<'PY'
