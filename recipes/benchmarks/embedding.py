@@ -179,7 +179,7 @@ def main():
         from scipy.stats import norm
 
         fig, axes = plt.subplots(1, len(trial_lists), figsize=(5 * len(trial_lists), 4.5))
-        ticks = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
+        ticks = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8])
         for ax, list_name in zip(axes, trial_lists):
             for name in models:
                 fpr, tpr = curves[name, list_name]
@@ -188,7 +188,7 @@ def main():
                 ax.plot(norm.ppf(fpr[ok]), norm.ppf(fnr[ok]), label=name)
             ax.set_xticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
             ax.set_yticks(norm.ppf(ticks), [f"{100 * t:g}" for t in ticks])
-            ax.set(xlim=norm.ppf([0.005, 0.5]), ylim=norm.ppf([0.005, 0.5]), title=list_name,
+            ax.set(xlim=norm.ppf([0.005, 0.9]), ylim=norm.ppf([0.005, 0.9]), title=list_name,
                    xlabel="false alarm rate (%)", ylabel="miss rate (%)")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)

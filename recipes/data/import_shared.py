@@ -17,6 +17,8 @@ Writes, under ``pyannote_resnet50/data/``:
   ``--max-duration`` seconds (16 kHz FLAC), with ``SPEAKERS.TXT`` and ``LICENSE.TXT``.
 - ``ami/``: the 12 real AMI excerpts of pyannote.audio's debug protocol, cropped to
   their 30 s scored region (UEM) and stored as FLAC, with their RTTM / UEM / lists.
+- ``readspeech/``: annotations of ``ReadSpeech.SpeakerDiarization.Speakers`` (no audio).
+- ``ATTRIBUTION.md``, ``ATTRIBUTION-noise.md``: the shared material's credits.
 
 Every file keeps the attribution of ``../shared/data/README.md`` (CC BY 4.0).
 """
@@ -137,6 +139,12 @@ def main():
     import_librispeech(args.shared, PACKAGE_DATA / "librispeech", args.max_duration)
     import_ami(args.shared, PACKAGE_DATA / "ami")
     (PACKAGE_DATA / "ATTRIBUTION.md").write_text((args.shared / "README.md").read_text())
+    # the shipped embedding is trained with these real noises and impulse responses
+    (PACKAGE_DATA / "ATTRIBUTION-noise.md").write_text((args.shared / "noise" / "README.md").read_text())
+    # ReadSpeech annotations (LibriSpeech + speechocean762 speakers, global identities)
+    from pyannote_resnet50.database.readspeech import build_readspeech
+
+    print("ReadSpeech:", build_readspeech(args.shared))
 
 
 if __name__ == "__main__":
