@@ -41,22 +41,31 @@ def plot_training_curve(csv_path: Union[str, Path], png_path: Optional[Union[str
     csv_path = Path(csv_path)
     png_path = Path(png_path) if png_path else csv_path.with_suffix(".png")
     rows = _read_rows(csv_path)
-    metrics = [key for key in (rows[0] if rows else {}) if key not in ("epoch", "step", "loss/train")]
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.5))
+    keys = list(rows[0]) if rows else []
+    rates = [key for key in keys if key.startswith("lr-")]
+    metrics = [key for key in keys if key not in ("epoch", "step", "loss/train", "margin", *rates)]
     epochs = [int(r["epoch"]) for r in rows]
 
     def values(key):
         return [float(r[key]) if r.get(key) not in (None, "") else math.nan for r in rows]
 
+    fig, (ax_loss, ax_metric, ax_schedule) = plt.subplots(1, 3, figsize=(14, 3.8))
     ax_loss.plot(epochs, values("loss/train"), marker=".")
     ax_loss.set(xlabel="epoch", ylabel="training loss", title="training loss")
     for key in metrics:
         ax_metric.plot(epochs, values(key), marker=".", label=key)
-    ax_metric.set(xlabel="epoch", title="development")
+    ax_metric.set(xlabel="epoch", title="development", ylim=(0, 1))
     if metrics:
         ax_metric.legend()
-    ax_metric.grid(alpha=0.3)
-    ax_loss.grid(alpha=0.3)
+    for key in rates:
+        ax_schedule.semilogy(epochs, values(key), marker=".", label=key, color="tab:blue")
+    ax_schedule.set(xlabel="epoch", ylabel="learning rate", title="schedule")
+    if "margin" in keys:
+        ax_margin = ax_schedule.twinx()
+        ax_margin.plot(epochs, values("margin"), marker=".", color="tab:red")
+        ax_margin.set_ylabel("ArcFace margin (degrees)", color="tab:red")
+    for ax in (ax_loss, ax_metric, ax_schedule):
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)
