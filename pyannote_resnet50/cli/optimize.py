@@ -28,7 +28,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--segmentation", default=None,
                         help="segmentation checkpoint, or 'oracle' (upper bound) "
                         "(default: committed segmentation-mini.ckpt)")
-    parser.add_argument("--embedding", default=None, help="embedding checkpoint (default: committed embedding-mini.ckpt)")
+    parser.add_argument("--embedding", default=None, help="embedding checkpoint (default: committed embedding-readspeech.ckpt)")
     parser.add_argument("--trials", type=int, default=50, help="total number of trials of the study (default: 50)")
     parser.add_argument("--sampler", default="TPESampler", choices=["TPESampler", "RandomSampler"])
     parser.add_argument("--seed", type=int, default=42)

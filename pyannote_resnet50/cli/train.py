@@ -8,7 +8,8 @@ command line makes the same command resume:
         +hydra.callbacks.resume._target_=pyannote_resnet50.cli.train.ResumableTraining
 
 * when ``RUN_DIR/last.ckpt`` exists (pyannote's ``ModelCheckpoint`` writes it every
-  epoch), training resumes from it: weights, optimizer, scheduler, epoch and step
+  epoch; the newest ``last*.ckpt`` when Lightning added a version suffix), training
+  resumes from it: weights, optimizer, scheduler, epoch and step
   counts, callbacks (the best checkpoints so far, early stopping and the
   ``trainer.max_time`` budget already spent);
 * :class:`~pyannote_resnet50.tasks.callbacks.TrainingCurve` writes
@@ -44,7 +45,10 @@ def resumable_fit(fit):
     def wrapper(self: Trainer, model, *args, ckpt_path=None, weights_only=None, **kwargs):
         if not any(isinstance(callback, TrainingCurve) for callback in self.callbacks):
             self.callbacks.append(TrainingCurve(Path.cwd()))
-        last = Path.cwd() / LAST_CHECKPOINT
+        # Lightning writes last-v1.ckpt (and so on) when last.ckpt exists but was not
+        # written by this run's checkpoint callback (e.g. a copied run directory)
+        candidates = sorted(Path.cwd().glob("last*.ckpt"), key=lambda path: path.stat().st_mtime)
+        last = candidates[-1] if candidates else Path.cwd() / LAST_CHECKPOINT
         if ckpt_path is None and last.is_file():
             ckpt_path, weights_only = str(last), False
             print(f"Resuming training from {last}")

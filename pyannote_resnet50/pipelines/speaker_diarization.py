@@ -69,7 +69,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         Embedding model with the ``forward_frames`` / ``forward_embedding`` contract of
         pyannote.audio's WeSpeaker ResNets (e.g. ``pyannote_resnet50.models.ResNet50``).
         Same formats as `segmentation`. Defaults to the committed
-        ``pyannote_resnet50/data/checkpoints/embedding-mini.ckpt``.
+        ``pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt``.
     embedding_exclude_overlap : bool, optional
         Pool only the frames where the local speaker is the only active one, as
         pyannote.audio's ``embedding_exclude_overlap``; falls back to all their frames

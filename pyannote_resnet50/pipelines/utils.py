@@ -22,8 +22,9 @@ from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
 #: default segmentation model: PyanNet trained on Mini.SpeakerDiarization.Simulated
 DEFAULT_SEGMENTATION = CHECKPOINTS_DIR / "segmentation-mini.ckpt"
-#: default embedding model: ResNet50 trained on Mini.SpeakerDiarization.Simulated
-DEFAULT_EMBEDDING = CHECKPOINTS_DIR / "embedding-mini.ckpt"
+#: default embedding model: ResNet50 (width 16, torchvision's stem) trained on
+#: ReadSpeech.SpeakerDiarization.Speakers by recipes/embedding/train.sh
+DEFAULT_EMBEDDING = CHECKPOINTS_DIR / "embedding-readspeech.ckpt"
 #: shipped pipeline: the two checkpoints above, hyper-parameters tuned on Mini development
 DEFAULT_CONFIG = CHECKPOINTS_DIR / "config.yaml"
 
