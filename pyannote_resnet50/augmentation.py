@@ -1,6 +1,6 @@
 """Data augmentation: real noise, reverberation, band-limiting, gain and speed.
 
-One module for every task and for the simulator. Waveform transforms are
+One module for every task (the simulator still has its own coloured noise: issue 10). Transforms are
 torch-audiomentations transforms (``(batch, channel, samples)`` in, ``ObjectDict``
 out), so that they plug into pyannote.audio tasks as ``augmentation=``:
 
@@ -12,6 +12,8 @@ out), so that they plug into pyannote.audio tasks as ``augmentation=``:
   torch-audiomentations' ``ApplyImpulseResponse`` with the responses in memory;
 * torch-audiomentations' ``LowPassFilter`` (telephone-like band-limiting), ``Gain`` and
   ``AddColoredNoise``;
+* :func:`noise_and_gain` (gain and coloured noise, `+augmentation=NoiseGain`) and
+  :func:`real_world_augmentation` (all of the above) build ready-made compositions;
 * :func:`speed_perturb`: Kaldi-style speed perturbation (tempo and pitch change
   together) by polyphase resampling; the embedding task uses it to make new identities.
 
@@ -56,6 +58,7 @@ __all__ = [
     "speed_perturb",
     "BackgroundNoise",
     "Reverberation",
+    "noise_and_gain",
     "real_world_augmentation",
 ]
 
@@ -264,6 +267,38 @@ class Reverberation(ApplyImpulseResponse):
             [torch.nn.functional.pad(ir, (0, length - len(ir))) for ir in irs]
         )[:, None]
         self.transform_parameters["ir_paths"] = chosen
+
+
+def noise_and_gain(
+    min_gain_in_db: float = -12.0,
+    max_gain_in_db: float = 6.0,
+    min_snr_in_db: float = 5.0,
+    max_snr_in_db: float = 30.0,
+    p: float = 0.5,
+) -> BaseWaveformTransform:
+    """Random gain then coloured noise (torch-audiomentations)
+
+    Parameters
+    ----------
+    min_gain_in_db, max_gain_in_db : float, optional
+        Gain range. Defaults to [-12, 6] dB.
+    min_snr_in_db, max_snr_in_db : float, optional
+        Signal-to-noise ratio range of the added noise. Defaults to [5, 30] dB.
+    p : float, optional
+        Probability of applying each transform. Defaults to 0.5.
+
+    Returns
+    -------
+    augmentation : BaseWaveformTransform
+        To be passed as `augmentation` to `FileScopedSpeakerEmbedding`.
+    """
+    return Compose(
+        [
+            Gain(min_gain_in_db=min_gain_in_db, max_gain_in_db=max_gain_in_db, p=p, output_type="dict"),
+            AddColoredNoise(min_snr_in_db=min_snr_in_db, max_snr_in_db=max_snr_in_db, p=p, output_type="dict"),
+        ],
+        output_type="dict",
+    )
 
 
 def real_world_augmentation(

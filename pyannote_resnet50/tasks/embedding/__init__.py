@@ -1,6 +1,8 @@
 """Speaker embedding tasks."""
 
-from .file_scoped import FileScopedSpeakerEmbedding, noise_and_gain
+from pyannote_resnet50.augmentation import noise_and_gain
+
+from .file_scoped import FileScopedSpeakerEmbedding
 from .metrics import TrialAUROC, TrialEqualErrorRate, TrialMetric
 
 __all__ = [

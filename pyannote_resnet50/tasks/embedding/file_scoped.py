@@ -15,7 +15,7 @@ from pyannote.audio.tasks.embedding.arcface import SupervisedRepresentationLearn
 from pyannote.audio.core.task import Problem, Resolution, Specifications
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database import Protocol
-from torch_audiomentations import AddColoredNoise, Compose, Gain
+from torch_audiomentations import Compose
 from torch_audiomentations.core.transforms_interface import BaseWaveformTransform
 from torchmetrics import Metric
 from tqdm import tqdm
@@ -24,38 +24,6 @@ from pyannote_resnet50.augmentation import real_world_augmentation, speed_pertur
 from pyannote_resnet50.database.labels import SEPARATOR, scoped_label
 from pyannote_resnet50.database.registry import audio_not_found_message
 from pyannote_resnet50.tasks.embedding.metrics import TrialAUROC, TrialEqualErrorRate
-
-
-def noise_and_gain(
-    min_gain_in_db: float = -12.0,
-    max_gain_in_db: float = 6.0,
-    min_snr_in_db: float = 5.0,
-    max_snr_in_db: float = 30.0,
-    p: float = 0.5,
-) -> BaseWaveformTransform:
-    """Random gain then coloured noise (torch-audiomentations)
-
-    Parameters
-    ----------
-    min_gain_in_db, max_gain_in_db : float, optional
-        Gain range. Defaults to [-12, 6] dB.
-    min_snr_in_db, max_snr_in_db : float, optional
-        Signal-to-noise ratio range of the added noise. Defaults to [5, 30] dB.
-    p : float, optional
-        Probability of applying each transform. Defaults to 0.5.
-
-    Returns
-    -------
-    augmentation : BaseWaveformTransform
-        To be passed as `augmentation` to `FileScopedSpeakerEmbedding`.
-    """
-    return Compose(
-        [
-            Gain(min_gain_in_db=min_gain_in_db, max_gain_in_db=max_gain_in_db, p=p, output_type="dict"),
-            AddColoredNoise(min_snr_in_db=min_snr_in_db, max_snr_in_db=max_snr_in_db, p=p, output_type="dict"),
-        ],
-        output_type="dict",
-    )
 
 
 def _audio(file: Mapping) -> str:
