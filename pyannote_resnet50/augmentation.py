@@ -292,12 +292,16 @@ def noise_and_gain(
     augmentation : BaseWaveformTransform
         To be passed as `augmentation` to `FileScopedSpeakerEmbedding`.
     """
-    return Compose(
-        [
-            Gain(min_gain_in_db=min_gain_in_db, max_gain_in_db=max_gain_in_db, p=p, output_type="dict"),
-            AddColoredNoise(min_snr_in_db=min_snr_in_db, max_snr_in_db=max_snr_in_db, p=p, output_type="dict"),
-        ],
-        output_type="dict",
+    return real_world_augmentation(
+        p_noise=0.0,
+        p_reverb=0.0,
+        p_band_limit=0.0,
+        p_gain=p,
+        min_gain_in_db=min_gain_in_db,
+        max_gain_in_db=max_gain_in_db,
+        p_colored_noise=p,
+        min_colored_snr_in_db=min_snr_in_db,
+        max_colored_snr_in_db=max_snr_in_db,
     )
 
 
@@ -314,6 +318,8 @@ def real_world_augmentation(
     min_gain_in_db: float = -12.0,
     max_gain_in_db: float = 6.0,
     p_colored_noise: float = 0.1,
+    min_colored_snr_in_db: float = 5.0,
+    max_colored_snr_in_db: float = 30.0,
     seed: int = 0,
 ) -> Compose:
     """Reverberation, real noise, band-limiting, gain, coloured noise (in that order)
@@ -327,7 +333,15 @@ def real_world_augmentation(
         Measured impulse responses (``../shared/data/noise/rir``), used besides
         `num_simulated_rooms` simulated ones.
     p_* : float, optional
-        Probability of each transform, per sample.
+        Probability of each transform, per sample (0 leaves it out).
+    min_snr_in_db, max_snr_in_db : float, optional
+        SNR range of the real noise. Defaults to [0, 20] dB.
+    min_gain_in_db, max_gain_in_db : float, optional
+        Gain range. Defaults to [-12, 6] dB.
+    min_colored_snr_in_db, max_colored_snr_in_db : float, optional
+        SNR range of the coloured noise. Defaults to [5, 30] dB.
+    seed : int, optional
+        Seed of the simulated rooms.
 
     Returns
     -------
@@ -347,5 +361,13 @@ def real_world_augmentation(
     if p_gain > 0:
         transforms.append(Gain(min_gain_in_db=min_gain_in_db, max_gain_in_db=max_gain_in_db, p=p_gain, output_type="dict"))
     if p_colored_noise > 0:
-        transforms.append(AddColoredNoise(min_snr_in_db=5.0, max_snr_in_db=30.0, p=p_colored_noise, sample_rate=SAMPLE_RATE, output_type="dict"))
+        transforms.append(
+            AddColoredNoise(
+                min_snr_in_db=min_colored_snr_in_db,
+                max_snr_in_db=max_colored_snr_in_db,
+                p=p_colored_noise,
+                sample_rate=SAMPLE_RATE,
+                output_type="dict",
+            )
+        )
     return Compose(transforms, shuffle=False, output_type="dict")
