@@ -130,3 +130,36 @@ def test_slim_checkpoint_without_checkpoints(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="finished an epoch"):
         slim_best_checkpoint(tmp_path)
+
+
+class _Payload:
+    """Unpickling this object would create a file (stands for arbitrary code)"""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def test_crafted_checkpoint_is_refused(tmp_path):
+    """Slimming (and resuming) never unpickles arbitrary objects: the payload does not run"""
+    import pickle
+
+    import pytest
+
+    from pyannote_resnet50.models.checkpoint import load_checkpoint, save_slim_checkpoint
+
+    marker = tmp_path / "payload-ran"
+    model = ResNet50(base_width=4, dimension=16)
+    crafted = tmp_path / "crafted.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                "pytorch-lightning_version": "2.6.0", "pyannote.audio": {}, "evil": _Payload(marker)}, crafted)
+    with pytest.raises(pickle.UnpicklingError):
+        save_slim_checkpoint(crafted, tmp_path / "slim.ckpt")
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(crafted)
+    assert not marker.exists()
+    assert not (tmp_path / "slim.ckpt").exists()

@@ -16,8 +16,9 @@ command line makes the same command resume:
   ``RUN_DIR/training_curve.{csv,png}`` (training loss and development metrics per
   epoch).
 
-``last.ckpt`` is the run's own file, written by this run's previous attempt: it is
-loaded with ``weights_only=False`` (it holds optimizer and Hydra objects).
+``last.ckpt`` is loaded with ``weights_only=True`` and the allow-list of plain-data
+types of :func:`pyannote_resnet50.models.checkpoint.load_checkpoint`: nothing else is
+unpickled.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hydra.experimental.callback import Callback as HydraCallback
 from pytorch_lightning import Trainer
 from omegaconf import DictConfig
 
+from pyannote_resnet50.models.checkpoint import training_checkpoint_globals
 from pyannote_resnet50.tasks.callbacks import TrainingCurve
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -50,9 +52,10 @@ def resumable_fit(fit):
         candidates = sorted(Path.cwd().glob("last*.ckpt"), key=lambda path: path.stat().st_mtime)
         last = candidates[-1] if candidates else Path.cwd() / LAST_CHECKPOINT
         if ckpt_path is None and last.is_file():
-            ckpt_path, weights_only = str(last), False
+            ckpt_path, weights_only = str(last), True
             print(f"Resuming training from {last}")
-        return fit(self, model, *args, ckpt_path=ckpt_path, weights_only=weights_only, **kwargs)
+        with training_checkpoint_globals():
+            return fit(self, model, *args, ckpt_path=ckpt_path, weights_only=weights_only, **kwargs)
 
     wrapper.__resumable__ = True
     return wrapper

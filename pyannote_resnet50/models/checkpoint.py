@@ -1,8 +1,12 @@
 """Slim checkpoints: what `Model.from_pretrained` needs, nothing more."""
 
+import collections
+import contextlib
+import typing
 from pathlib import Path
 from typing import Union
 
+import omegaconf
 import torch
 from pyannote.audio.core.task import Problem, Resolution, Specifications
 from torch.torch_version import TorchVersion
@@ -13,6 +17,58 @@ KEPT_KEYS = ("pyannote.audio", "state_dict", "hyper_parameters", "pytorch-lightn
 
 #: non-tensor types of pyannote.audio checkpoints ("pyannote.audio" metadata)
 CHECKPOINT_SAFE_GLOBALS = [TorchVersion, Specifications, Problem, Resolution]
+
+#: plain-data types of full training checkpoints written by `pyannote-audio-train`
+#: (Hydra / omegaconf hyper-parameters, optimizer and callback states): data
+#: containers whose unpickling runs no code of the file's choosing
+TRAINING_CHECKPOINT_SAFE_GLOBALS = [
+    omegaconf.DictConfig,
+    omegaconf.ListConfig,
+    omegaconf.base.ContainerMetadata,
+    omegaconf.base.Metadata,
+    omegaconf.nodes.AnyNode,
+    omegaconf.nodes.StringNode,
+    omegaconf.nodes.IntegerNode,
+    omegaconf.nodes.FloatNode,
+    omegaconf.nodes.BooleanNode,
+    typing.Any,
+    collections.defaultdict,
+    dict,
+    list,
+    int,
+    float,
+]
+
+
+def load_checkpoint(path: Union[str, Path]) -> dict:
+    """Load a (full or slim) pyannote.audio checkpoint without unpickling arbitrary objects
+
+    ``torch.load(weights_only=True)`` with an allow-list of plain-data types
+    (:data:`CHECKPOINT_SAFE_GLOBALS` and :data:`TRAINING_CHECKPOINT_SAFE_GLOBALS`): a
+    crafted checkpoint that would run code when unpickled is refused instead.
+
+    Raises
+    ------
+    pickle.UnpicklingError
+        When the checkpoint holds any other type.
+    """
+    with training_checkpoint_globals():
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@contextlib.contextmanager
+def training_checkpoint_globals():
+    """Allow-list the types of full training checkpoints for the duration of the block
+
+    torch's ``safe_globals`` context manager drops the globals it was given on exit,
+    including the package-wide ones of :func:`allow_pyannote_checkpoints`: they are
+    allow-listed again afterwards.
+    """
+    try:
+        with torch.serialization.safe_globals(CHECKPOINT_SAFE_GLOBALS + TRAINING_CHECKPOINT_SAFE_GLOBALS):
+            yield
+    finally:
+        allow_pyannote_checkpoints()
 
 
 def allow_pyannote_checkpoints() -> None:
@@ -45,7 +101,7 @@ def save_slim_checkpoint(
     output : Path
         Loadable with `pyannote.audio.Model.from_pretrained(output)`.
     """
-    loaded = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    loaded = load_checkpoint(checkpoint)
     slim = {key: loaded[key] for key in KEPT_KEYS}
     if drop_loss:
         slim["state_dict"] = {
