@@ -113,22 +113,24 @@ class SpectralClustering(BaseClustering):
         """NME-SC: (number of neighbours kept, number of clusters, spectral embeddings)"""
         n = len(embeddings)
         affinity = cosine_affinity(embeddings)
-        max_clusters = min(max_clusters, self.max_speakers if num_clusters is None else max_clusters, n - 1)
+        if num_clusters is None:
+            max_clusters = min(max_clusters, self.max_speakers)
+        max_clusters = min(max_clusters, n - 1)
         min_clusters = min(min_clusters, max_clusters)
         largest = max(2, int(self.max_prune_ratio * n))
         candidates = np.unique(np.geomspace(2, largest, num=self.num_prune_candidates).astype(int))
         best = None
         for p in candidates:
-            eigenvalues = eigh(laplacian(prune_affinity(affinity, p)), eigvals_only=True,
-                               subset_by_index=[0, max_clusters])
+            graph = laplacian(prune_affinity(affinity, p))
+            eigenvalues = eigh(graph, eigvals_only=True, subset_by_index=[0, max_clusters])
             k, gap = eigengap_count(eigenvalues, min_clusters, max_clusters)
             ratio = p / max(gap, 1e-10)
             if best is None or ratio < best[0]:
-                best = (ratio, p, k)
-        _, p, k = best
+                best = (ratio, p, k, graph)
+        _, p, k, graph = best
         if num_clusters is not None:
             k = num_clusters
-        _, vectors = eigh(laplacian(prune_affinity(affinity, p)), subset_by_index=[0, k - 1])
+        _, vectors = eigh(graph, subset_by_index=[0, k - 1])
         return int(p), int(k), vectors
 
     def cluster(

@@ -40,9 +40,11 @@ from pyannote.core import Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 from sklearn.metrics import roc_curve
 
-from pyannote_resnet50.core.io import SAMPLE_RATE, crop_audio
+from pyannote_resnet50.core.io import crop_audio
+from pyannote_resnet50.database.labels import SEPARATOR
 from pyannote_resnet50.database.registry import DATABASE_YML, get_protocol
 from pyannote_resnet50.pipelines import ORACLE, SpeakerDiarization
+from pyannote_resnet50.tasks.embedding.file_scoped import speech_turns
 from pyannote_resnet50.tasks.embedding.metrics import equal_error_rate
 
 P_TARGET = 0.01
@@ -59,23 +61,22 @@ def chunks_of(protocol_name: str, subset: str, duration: float, prefix: str = ""
               database_yml=None) -> List[Tuple[dict, Segment, str, str]]:
     """(file, segment, identity, uri) of non-overlapping chunks of non-overlapped speech
 
+    Identities are scoped as the training task scopes them (``speech_turns``): per file
+    for AMI, corpus-wide for ReadSpeech. Only labels starting with `prefix` are kept.
     Turns shorter than `duration` (but at least `min_duration`) give one chunk.
     """
     protocol = get_protocol(protocol_name, database_yml=database_yml)
     chunks = []
     for file in getattr(protocol, subset)():
-        annotation = file["annotation"].crop(file["annotated"], mode="intersection")
-        overlap = annotation.get_overlap()
-        for label in annotation.labels():
-            if not label.startswith(prefix):
+        for identity, timeline in speech_turns(file, exclude_overlap=True).items():
+            if not identity.rsplit(SEPARATOR, 1)[-1].startswith(prefix):
                 continue
-            for turn in annotation.label_timeline(label).support().extrude(overlap):
+            for turn in timeline:
                 if turn.duration < min_duration:
                     continue
-                n = max(1, int(turn.duration // duration))
-                for k in range(n):
+                for k in range(max(1, int(turn.duration // duration))):
                     start = turn.start + k * duration
-                    chunks.append((file, Segment(start, min(start + duration, turn.end)), label, file["uri"]))
+                    chunks.append((file, Segment(start, min(start + duration, turn.end)), identity, file["uri"]))
     return chunks
 
 
@@ -144,8 +145,8 @@ def main():
         "speechocean762 test": (chunks_of("ReadSpeech.SpeakerDiarization.Speakers", "test", 3.0, "SO", database_yml=args.database), False),
         "AMI Debug within-file (2 s)": (chunks_of("AMI.SpeakerDiarization.Debug", "test", 2.0, database_yml=args.database), True),
     }
-    for name, (chunks, within) in trial_lists.items():
-        print(f"{name}: {len(chunks)} chunks of {len({(c[3], c[2]) if within else c[2] for c in chunks})} speakers")
+    for name, (chunks, _) in trial_lists.items():
+        print(f"{name}: {len(chunks)} chunks of {len({c[2] for c in chunks})} speakers")
     print()
 
     curves = {}
@@ -155,8 +156,7 @@ def main():
         num_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("loss_func"))
         row = f"{name:<34} {num_params / 1e6:>6.1f}M"
         for list_name, (chunks, within_file) in trial_lists.items():
-            identities = [c[2] if not within_file else f"{c[3]}@{c[2]}" for c in chunks]
-            targets, scores = trials(embed(model, chunks), identities, [c[3] for c in chunks], within_file)
+            targets, scores = trials(embed(model, chunks), [c[2] for c in chunks], [c[3] for c in chunks], within_file)
             eer, dcf = equal_error_rate(targets, scores), min_dcf(targets, scores)
             curves[name, list_name] = roc_curve(targets, scores)[:2]
             row += f" | {'':>24} {100 * eer:>4.1f}%  {dcf:.3f}"

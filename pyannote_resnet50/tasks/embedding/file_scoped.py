@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from pyannote_resnet50.augmentation import real_world_augmentation, speed_perturb
 from pyannote_resnet50.database.labels import SEPARATOR, scoped_label
-from pyannote_resnet50.database.registry import audio_not_found_message
+from pyannote_resnet50.database.registry import AudioFinder, audio_not_found_message
 from pyannote_resnet50.tasks.embedding.metrics import TrialAUROC, TrialEqualErrorRate
 
 
@@ -37,8 +37,9 @@ def _audio(file: Mapping) -> str:
     return str(audio)
 
 
-def _speech_turns(file: Mapping, exclude_overlap: bool) -> Dict[str, Timeline]:
-    """Speech of each (scoped) identity of `file`, within its annotated regions"""
+def speech_turns(file: Mapping, exclude_overlap: bool) -> Dict[str, Timeline]:
+    """Speech of each identity of `file` (labels scoped by `scoped_label`), within its
+    annotated regions, overlapped speech removed if `exclude_overlap`"""
     annotation: Annotation = file["annotation"]
     if "annotated" in file:
         annotation = annotation.crop(file["annotated"], mode="intersection")
@@ -206,8 +207,6 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         """Training files of `extra_protocols` (from pyannote.database's global registry)"""
         from pyannote.database import registry
 
-        from pyannote_resnet50.database.registry import AudioFinder
-
         for name in self.extra_protocols:
             protocol = registry.get_protocol(name, preprocessors={"audio": AudioFinder(registry=registry)})
             yield from protocol.train()
@@ -226,7 +225,7 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         identities: Dict[str, List[Dict]] = dict()
         for file in files:
             audio = None
-            for identity, timeline in _speech_turns(file, self.exclude_overlap).items():
+            for identity, timeline in speech_turns(file, self.exclude_overlap).items():
                 turns = [s for s in timeline if s.duration >= self.min_turn_duration]
                 if not turns:
                     continue
@@ -341,7 +340,7 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         return len(self.speed_factors) * super().train__len__()
 
     def training_step(self, batch, batch_idx: int):
-        if self.margin_warmup_epochs > 0 and self.model.trainer is not None:
+        if self.margin_warmup_epochs > 0:
             trainer = self.model.trainer
             batches = max(trainer.num_training_batches, 1) if math.isfinite(trainer.num_training_batches) else 1
             progress = (trainer.current_epoch + batch_idx / batches) / self.margin_warmup_epochs
@@ -355,7 +354,7 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         files, identities = dict(), dict()
         duration = self.validation_duration
         for file in self.protocol.development():
-            for identity, timeline in _speech_turns(file, self.exclude_overlap).items():
+            for identity, timeline in speech_turns(file, self.exclude_overlap).items():
                 if timeline.duration() < self.min_speech_duration:
                     continue
                 # non-overlapping candidate chunks, inside speech turns
