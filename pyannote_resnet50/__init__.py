@@ -15,7 +15,13 @@ def _allow_pyannote_checkpoints() -> None:
     # pyannote.audio 3.4's ``Model.from_pretrained`` fail on any checkpoint. Importing
     # pyannote_resnet50 (which ``Pipeline.from_pretrained`` does for our config.yaml)
     # allow-lists them, for our checkpoints and for stock pyannote pipelines alike.
-    from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints
+    import warnings
+
+    with warnings.catch_warnings():
+        # importing pyannote.audio 3.4 calls torchaudio 2.8's deprecated list_audio_backends (harmless)
+        warnings.filterwarnings("ignore", message=r"torchaudio\._backend\.list_audio_backends has been deprecated",
+                                category=UserWarning)
+        from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints
 
     allow_pyannote_checkpoints()
 

@@ -49,7 +49,7 @@ def test_config(optimized):
     # checkpoints copied next to config.yaml, referenced by relative path
     assert params["segmentation"] == "segmentation.ckpt" and (optimized / "segmentation.ckpt").is_file()
     assert params["embedding"] == "embedding.ckpt" and (optimized / "embedding.ckpt").is_file()
-    assert set(config["params"]["clustering"]) == {"threshold", "method", "min_cluster_size"}
+    assert set(config["params"]["clustering"]) == {"threshold", "method", "min_cluster_size", "min_cluster_fraction"}
     assert "min_duration_off" in config["params"]["segmentation"]
     assert config["optimization"]["num_trials"] == 3 == num_completed_trials(optimized)
     assert 0.0 <= config["optimization"]["loss"]

@@ -1,5 +1,9 @@
 """``pyannote-resnet50 apply``: diarize a protocol subset and write one RTTM file.
 
+Each file's diarization is first written, atomically, to ``OUTPUT.d/{uri}.rttm`` (and
+``{uri}.png`` with ``--plot``); OUTPUT is assembled from them, atomically, once every file
+of the subset has one. Running the same command again skips the files already done.
+
 Example
 -------
     pyannote-resnet50 apply exp/pipeline/config.yaml Mini.SpeakerDiarization.Simulated \\
@@ -9,81 +13,130 @@ Example
 """
 
 import argparse
+import sys
 from pathlib import Path
 from typing import List, Optional
 
-import torch
-
 from pyannote_resnet50.cli.optimize import add_runtime_arguments, setup_runtime
+from pyannote_resnet50.core.batch import (
+    Job,
+    add_batch_arguments,
+    atomic_write,
+    check_batch_arguments,
+    check_pipeline_options,
+    check_settings,
+    load_pipeline,
+    pipeline_fingerprint,
+    run_jobs,
+    score,
+    select_shard,
+)
+
+__all__ = ["main", "parse_args", "load_pipeline"]
+
+SUBSETS = ("train", "development", "test")  # --subset choices: argparse lists them for any other name
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="pyannote-resnet50 apply",
-        description="Apply a diarization pipeline to every file of a protocol subset and write "
-        "their diarization to one RTTM file (to be scored with `pyannote-metrics diarization`).",
+        description="Apply a diarization pipeline to every file of a protocol subset and write their "
+        "diarization to one RTTM file (to be scored with `pyannote-metrics diarization`). Per-file RTTMs go "
+        "to OUTPUT.d/ first: a rerun skips finished files, a failing file is reported and the others go on "
+        "(exit code 1 when any failed), and OUTPUT is written once every file is done.",
     )
     parser.add_argument("pipeline", help="config.yaml written by `pyannote-resnet50 optimize` (or any "
                         "pyannote.audio pipeline config.yaml), or 'default' (the shipped pipeline: Mini checkpoints, "
                         "hyper-parameters tuned on Mini development), or 'oracle' (oracle segmentation: upper bound)")
     parser.add_argument("protocol", help="e.g. Mini.SpeakerDiarization.Simulated")
-    parser.add_argument("--subset", default="test", help="default: test")
-    parser.add_argument("--output", required=True, help="output RTTM file")
-    parser.add_argument("--num-speakers", type=int, default=None, help="known number of speakers")
-    parser.add_argument("--min-speakers", type=int, default=None)
-    parser.add_argument("--max-speakers", type=int, default=None)
+    parser.add_argument("--subset", default="test", choices=SUBSETS, help="default: test")
+    parser.add_argument("--output", required=True, type=Path,
+                        help="output RTTM file (per-file RTTMs, and PNGs with --plot, in OUTPUT.d/)")
     parser.add_argument("--oracle-num-speakers", action="store_true",
                         help="pass each file's reference number of speakers as num_speakers")
+    add_batch_arguments(parser)
     add_runtime_arguments(parser)
-    return parser.parse_args(argv)
-
-
-def load_pipeline(name: str):
-    """Pipeline from a config.yaml path, or "default", or "oracle"."""
-    from pyannote.audio import Pipeline
-
-    from pyannote_resnet50.pipelines import ORACLE, SpeakerDiarization
-    from pyannote_resnet50.pipelines.utils import DEFAULT_CONFIG
-
-    if name == "default":
-        return Pipeline.from_pretrained(DEFAULT_CONFIG)
-    if name == ORACLE:
-        pipeline = SpeakerDiarization(segmentation=ORACLE)
-        return pipeline.instantiate(pipeline.default_parameters())
-    if not Path(name).is_file():
-        raise FileNotFoundError(f"pipeline config '{name}' does not exist (pipelines are never downloaded).")
-    return Pipeline.from_pretrained(name)
+    args = parser.parse_args(argv)
+    check_batch_arguments(parser, args)
+    if args.oracle_num_speakers and (args.num_speakers or args.min_speakers or args.max_speakers):
+        parser.error("--oracle-num-speakers sets the number of speakers: drop --num/min/max-speakers")
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     setup_runtime(args)
 
-    from tqdm.auto import tqdm
+    def refuse(message) -> int:
+        print(f"pyannote-resnet50 apply: error: {message}", file=sys.stderr)
+        return 2
 
-    from pyannote_resnet50.database import get_protocol
+    import torch
 
-    pipeline = load_pipeline(args.pipeline).to(torch.device(args.device))
-    protocol = get_protocol(args.protocol, database_yml=args.database)
-    files = list(getattr(protocol, args.subset)())
+    from pyannote_resnet50.database.registry import get_protocol, protocol_subset
 
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w") as rttm:
-        for file in tqdm(files, desc=f"{args.protocol} {args.subset}", unit="file"):
-            num_speakers = args.num_speakers
-            if args.oracle_num_speakers:
-                num_speakers = len(file["annotation"].labels())
-            # the pipeline only sees the audio (the reference only with oracle segmentation)
-            inputs = {"uri": file["uri"], "audio": file["audio"]}
-            if getattr(pipeline, "oracle", False):
-                inputs["annotation"] = file["annotation"]
-            diarization = pipeline(
-                inputs,
-                num_speakers=num_speakers,
-                min_speakers=args.min_speakers,
-                max_speakers=args.max_speakers,
-            )
-            diarization.write_rttm(rttm)
-    print(f"wrote {output} ({len(files)} files)")
-    return 0
+    try:  # unknown protocol, subset the protocol lacks, malformed annotation files: say what to fix
+        protocol = get_protocol(args.protocol, database_yml=args.database)
+        files = list(protocol_subset(protocol, args.subset))
+        pipeline = load_pipeline(args.pipeline).to(torch.device(args.device))
+    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
+        return refuse(error)
+    oracle = getattr(pipeline, "oracle", False)
+
+    speakers = dict(num_speakers=args.num_speakers, min_speakers=args.min_speakers, max_speakers=args.max_speakers)
+    options = {name: value for name, value in speakers.items() if value is not None}
+    if args.exclusive:
+        options["exclusive"] = True
+    jobs, unresolved = [], []
+    for file in select_shard(files, args.shard):
+        source = f"{args.protocol} {args.subset} {file['uri']}"
+        try:
+            # the pipeline only sees the audio (and the reference only with oracle segmentation)
+            inputs = {"uri": file["uri"], "audio": str(file["audio"])}
+        except FileNotFoundError as error:
+            unresolved.append((Job(uri=file["uri"], source=source, file={}), str(error)))
+            continue
+        if oracle:
+            inputs["annotation"] = file["annotation"]
+        job_options = dict(options)
+        if args.oracle_num_speakers:
+            job_options["num_speakers"] = len(file["annotation"].labels())
+        jobs.append(Job(uri=file["uri"], source=source, file=inputs, options=job_options,
+                        reference=file["annotation"], uem=file["annotated"] if "annotated" in file else None))
+    if unresolved and not jobs:
+        return refuse(unresolved[0][1])
+
+    output_dir = args.output.with_name(args.output.name + ".d")
+    try:
+        check_pipeline_options(pipeline, options)
+        check_settings(output_dir, {"pipeline_sha256": pipeline_fingerprint(args.pipeline), **speakers,
+                                    "exclusive": args.exclusive, "oracle_num_speakers": args.oracle_num_speakers},
+                       overwrite=args.overwrite)
+    except ValueError as error:
+        return refuse(error)
+    if args.overwrite:
+        args.output.unlink(missing_ok=True)  # would be stale until every file is recomputed
+    if args.workers > 1:
+        del pipeline  # each worker loads its own
+        pipeline = None
+
+    failures = run_jobs(jobs, output_dir, pipeline, args.pipeline, device=args.device, plot=args.plot,
+                        workers=args.workers, threads=args.threads, overwrite=args.overwrite,
+                        desc=f"{args.protocol} {args.subset}", failed=unresolved)
+    result = score(jobs, output_dir)
+    if result:
+        print(f"DER {100 * result[0]:.2f} % over {result[1]} files (pyannote.metrics, no collar, overlapped "
+              "speech scored; `pyannote-metrics diarization` gives the details)")
+
+    rttms = [output_dir / f"{file['uri']}.rttm" for file in files]
+    missing = [rttm for rttm in rttms if not rttm.exists()]
+    if missing:
+        print(f"{args.output} not written: {len(missing)} of {len(files)} files of {args.protocol} {args.subset} "
+              f"have no RTTM in {output_dir} yet (failed, or left to other shards); rerun to complete it",
+              file=sys.stderr)
+    else:
+        with atomic_write(args.output) as output:
+            for rttm in rttms:
+                output.write(rttm.read_text())
+        print(f"wrote {args.output} ({len(files)} files)")
+    return 1 if failures else 0

@@ -26,7 +26,8 @@ def main(argv=None) -> int:
         help="subset to describe (repeatable; default: every subset of the protocol)",
     )
     parser.add_argument("--figure", type=Path, default=None, help="write a PNG figure there")
-    parser.add_argument("--database-yml", type=Path, default=None, help="database.yml (default: the checkout's)")
+    parser.add_argument("--database", "--database-yml", dest="database_yml", type=Path, default=None,
+                        help="database.yml (default: $PYANNOTE_DATABASE_CONFIG or the checkout's)")
     args = parser.parse_args(argv)
 
     try:

@@ -9,6 +9,8 @@ Example
 
 import argparse
 import os
+import sys
+from pathlib import Path
 from typing import List, Optional
 
 import torch
@@ -41,16 +43,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--cache", action="store_true",
                         help="also cache segmentation and embeddings on disk (OUTPUT_DIR/cache)")
     parser.add_argument("--clustering", default="AgglomerativeClustering",
-                        choices=["AgglomerativeClustering", "SpectralClustering"],
+                        choices=["AgglomerativeClustering", "SpectralClustering", "VBxClustering"],
                         help="clustering method (default: AgglomerativeClustering; SpectralClustering "
-                             "estimates the number of speakers by eigengap, no threshold)")
+                             "estimates the number of speakers by eigengap, no threshold; VBxClustering: "
+                             "AHC + variational-Bayes HMM in PLDA space, needs --plda)")
+    parser.add_argument("--plda", default=None,
+                        help="PLDA file of VBxClustering, trained on the embedding's embeddings by "
+                             "`python -m pyannote_resnet50.pipelines.plda` (default: "
+                             "pyannote_resnet50/data/checkpoints/plda-readspeech.npz, the shipped embedding's)")
     add_runtime_arguments(parser)
     return parser.parse_args(argv)
 
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """--database, --device and --threads options shared by `optimize` and `apply`."""
-    parser.add_argument("--database", default=None, help="database.yml (default: $PYANNOTE_DATABASE_CONFIG or the checkout's)")
+    parser.add_argument("--database", "--database-yml", default=None,
+                        help="database.yml (default: $PYANNOTE_DATABASE_CONFIG or the checkout's)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
@@ -66,10 +74,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     setup_runtime(args)
 
-    from pyannote_resnet50.database import get_protocol
+    from pyannote_resnet50.database.registry import get_protocol, protocol_subset
     from pyannote_resnet50.pipelines.optimize import optimize
 
-    protocol = get_protocol(args.protocol, database_yml=args.database)
+    try:  # unknown protocol or subset, malformed annotation files: say what to fix
+        protocol = get_protocol(args.protocol, database_yml=args.database)
+        protocol_subset(protocol, args.subset)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"pyannote-resnet50 optimize: {error}", file=sys.stderr)
+        return 1
     result = optimize(
         protocol,
         args.output_dir,
@@ -85,6 +98,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         segmentation_batch_size=args.segmentation_batch_size,
         embedding_batch_size=args.embedding_batch_size,
         clustering=args.clustering,
+        # config.yaml keeps the path: absolute, so that it does not depend on the working directory
+        **({"plda": str(Path(args.plda).resolve())} if args.plda else {}),
         device=args.device,
     )
     print(f"best diarization error rate on {args.protocol} {args.subset}: {100 * result['loss']:.2f}% "

@@ -4,10 +4,13 @@ import argparse
 import time
 from pathlib import Path
 
+from ..augmentation import held_out_noise_files, training_noise_files
+from ..database.registry import DATA_DIR
 from ..database.simulator import (
     LIBRISPEECH_DIR,
     SimulationConfig,
     load_sources,
+    readspeech_sources,
     simulate_recordings,
     write_recordings,
 )
@@ -31,8 +34,14 @@ def main(argv=None) -> int:
         prog="pyannote-resnet50 simulate",
         description="Simulate VoxConverse-like conversations from single-speaker utterances "
         "(EEND-style turn-taking with exponential pauses, negative pauses for overlap, "
-        "per-speaker / per-turn gains, coloured noise). Writes OUTPUT/wav/{uri}.wav and "
-        "OUTPUT/{name}.{lst,rttm,uem}.",
+        "per-speaker / per-turn gains, coloured noise; with --preset voxconverse: VoxConverse turn "
+        "lengths, real noise, noise-only stretches, reverberation, band-limiting). Writes "
+        "OUTPUT/wav/{uri}.wav and OUTPUT/{name}.{lst,rttm,uem}.",
+        epilog="Realistic training data from the ReadSpeech corpora (speakers of one subset only):\n"
+        "  pyannote-resnet50 simulate sim --name train --num-files 60 --duration 120:300 --preset voxconverse \\\n"
+        "      --readspeech ../shared/data --speakers-subset train \\\n"
+        "      --noise ../shared/data/noise/noise --rir ../shared/data/noise/rir",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("output", type=Path, help="output folder")
     parser.add_argument("--name", default="simulated", help="subset name of the lst/rttm/uem files")
@@ -50,13 +59,41 @@ def main(argv=None) -> int:
     parser.add_argument("--snr", type=_range, default=(10.0, 30.0), help="SNR in dB, or range LOW:HIGH (default: 10:30)")
     parser.add_argument("--sources", type=Path, default=LIBRISPEECH_DIR, help="folder of {speaker}-*.flac utterances")
     parser.add_argument("--speakers", type=Path, default=None, help="text file of speaker ids to draw from (one per line)")
+    parser.add_argument("--preset", choices=["mini", "voxconverse"], default="mini",
+                        help="mini: the Mini corpus's simulation (uniform 1-6 s turns, coloured noise); voxconverse: "
+                        "log-normal turns as VoxConverse dev, 42%% same-speaker turns, real noise (--noise), noise-only "
+                        "stretches, reverberation (--rir and simulated rooms), band-limiting (default: mini)")
+    parser.add_argument("--readspeech", type=Path, default=None,
+                        help="folder holding librispeech/ and speechocean762/ (e.g. ../shared/data): draw speakers of the "
+                        "ReadSpeech protocol (--speakers-subset) instead of --sources")
+    parser.add_argument("--speakers-subset", choices=["train", "development", "test"], default="train",
+                        help="ReadSpeech subset whose speakers are drawn (with --readspeech; default: train)")
+    parser.add_argument("--noise", type=Path, default=None,
+                        help="folder of real noise files: background noise and noise-only stretches (the held-out "
+                        "noises of pyannote_resnet50.augmentation.HELD_OUT_NOISES are left out unless --held-out-noise)")
+    parser.add_argument("--held-out-noise", action="store_true",
+                        help="use only the held-out noise files of --noise (evaluation data)")
+    parser.add_argument("--rir", type=Path, default=None, help="folder of measured room impulse responses")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--uri-prefix", default="sim", help="uri of file i is {prefix}{i:03d}")
     args = parser.parse_args(argv)
 
     speakers = args.speakers.read_text().split() if args.speakers else None
-    sources = load_sources(args.sources, speakers)
-    config = SimulationConfig(overlap=args.overlap, mean_pause=args.mean_pause, snr=args.snr)
+    if args.readspeech is not None:
+        if speakers is None:
+            speakers = (DATA_DIR / "readspeech" / f"speakers.{args.speakers_subset}.txt").read_text().split()
+        sources = readspeech_sources(args.readspeech, speakers)
+    else:
+        sources = load_sources(args.sources, speakers)
+    noise = None
+    if args.noise is not None:
+        noise = (held_out_noise_files if args.held_out_noise else training_noise_files)(args.noise)
+    rir = [args.rir] if args.rir is not None else None
+    explicit = {a: getattr(args, a) for a in ("overlap", "mean_pause", "snr") if getattr(args, a) != parser.get_default(a)}
+    if args.preset == "voxconverse":
+        config = SimulationConfig.voxconverse(noise=noise, rir=rir, **explicit)
+    else:
+        config = SimulationConfig(overlap=args.overlap, mean_pause=args.mean_pause, snr=args.snr, noise=noise, rir=rir)
 
     def recordings():
         from tqdm.auto import tqdm

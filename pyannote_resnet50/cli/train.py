@@ -61,6 +61,30 @@ def resumable_fit(fit):
     return wrapper
 
 
+def pretrained(checkpoint: str, task=None):
+    """Model initialised from `checkpoint` and attached to `task` (Hydra target of ``model=FineTune``)
+
+    Parameters
+    ----------
+    checkpoint : str
+        Path to a pyannote.audio checkpoint (slim or full). Never downloaded.
+    task : Task, optional
+        The run's task. ``Model.setup`` then builds the task-dependent layers and keeps
+        every compatible weight of the checkpoint.
+    """
+    from pyannote.audio import Model
+
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"model.checkpoint={checkpoint} does not exist: give the absolute path of a local "
+            "checkpoint (Hydra changes the working directory; nothing is downloaded)."
+        )
+    model = Model.from_pretrained(path, map_location="cpu")
+    model.task = task
+    return model
+
+
 class ResumableTraining(HydraCallback):
     """Hydra callback making `pyannote-audio-train` resume from the run's last checkpoint"""
 

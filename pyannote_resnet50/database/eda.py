@@ -24,8 +24,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .labels import scoped_annotation
-from .registry import get_protocol
-from .validate import validate_protocol
+from .registry import get_protocol, protocol_subset, protocol_subsets
 
 __all__ = ["SubsetStats", "file_stats", "subset_stats", "protocol_stats", "plot_stats"]
 
@@ -194,11 +193,12 @@ def protocol_stats(
     Raises
     ------
     ValueError
-        See :func:`~pyannote_resnet50.database.validate.validate_protocol`.
+        Unknown protocol or subset, malformed annotation files (see
+        :func:`~pyannote_resnet50.database.registry.get_protocol`, which validates them).
     """
-    counts = validate_protocol(name, database_yml=database_yml, subsets=subsets)
     protocol = get_protocol(name, database_yml=database_yml)
-    return [subset_stats(name, getattr(protocol, subset)(), subset) for subset in counts]
+    subsets = subsets or protocol_subsets(protocol)
+    return [subset_stats(name, protocol_subset(protocol, subset), subset) for subset in subsets]
 
 
 def plot_stats(stats: Sequence[SubsetStats], path: Union[str, Path]) -> Path:

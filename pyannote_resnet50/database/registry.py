@@ -2,11 +2,14 @@
 
 import os
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Iterator, List, Mapping, Optional, Union
 
 from pyannote.database import FileFinder, registry as global_registry
+from pyannote.database.protocol.protocol import Protocol, ProtocolFile
 from pyannote.database.registry import Registry
-from pyannote.database.protocol.protocol import ProtocolFile
+
+#: subsets of pyannote.database protocols
+SUBSETS = ("train", "development", "test")
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 #: protocols and data paths shipped inside the package
@@ -71,12 +74,31 @@ class AudioFinder(FileFinder):
             raise FileNotFoundError(audio_not_found_message(current_file, error, self.registry)) from None
 
 
+def database_yml_of(database: str, registry: Registry = global_registry) -> Path:
+    """The database.yml whose ``Databases: {database}:`` line `registry` uses
+
+    The last loaded file setting that line, as pyannote.database does (whoever loaded
+    it: :func:`load_registry`, ``pyannote-audio-train +registry=...``,
+    ``$PYANNOTE_DATABASE_CONFIG``); the registry's (or the default) database.yml when
+    none does.
+    """
+    defining = []
+    for database_yml, config in registry.configs.items():
+        value = (config.get("Databases") or {}).get(database)
+        if value is not None:
+            paths = [str(Path(database_yml).parent / p) for p in (value if isinstance(value, list) else [value])]
+            defining.append((Path(database_yml), paths))
+    used = [yml for yml, paths in defining if paths == list(registry.sources.get(database, []))]
+    found = used or [yml for yml, _ in defining]
+    return found[-1] if found else getattr(registry, "database_yml", None) or default_database_yml()
+
+
 def audio_not_found_message(current_file: Mapping, error: Exception, registry: Registry = global_registry) -> str:
     """Explain how to point a protocol at its audio (`error` unchanged when it already does)."""
     if "Databases:" in str(error):
         return str(error)
     database = current_file["database"]
-    database_yml = getattr(registry, "database_yml", None) or default_database_yml()
+    database_yml = database_yml_of(database, registry)
     hint = {
         "VoxConverse": "download voxconverse_dev_wav.zip and voxconverse_test_wav.zip from the "
         "VoxConverse site, unzip them under one folder and set",
@@ -94,8 +116,8 @@ def get_protocol(
     name: str,
     database_yml: Union[str, Path, None] = None,
     preprocessors: Optional[Mapping] = None,
-):
-    """Get a protocol of pyannote_resnet50 with its audio preprocessor.
+) -> Protocol:
+    """Get a protocol of pyannote_resnet50 with its audio preprocessor, its annotation files validated.
 
     Parameters
     ----------
@@ -105,7 +127,65 @@ def get_protocol(
         See :func:`load_registry`.
     preprocessors : dict, optional
         Extra preprocessors; "audio" defaults to :class:`AudioFinder`.
+
+    Raises
+    ------
+    ValueError
+        Unknown protocol, or a malformed uri list, RTTM or UEM file of any of its
+        subsets (naming the file, the line and the fix; see
+        :func:`~pyannote_resnet50.database.validate.validate_protocol_files`).
     """
+    from .validate import validate_protocol_files
+
     registry = load_registry(database_yml)
     preprocessors = {"audio": AudioFinder(registry=registry), **(preprocessors or {})}
-    return registry.get_protocol(name, preprocessors=preprocessors)
+    protocol = registered_protocol(name, registry, preprocessors=preprocessors)
+    validate_protocol_files(protocol)
+    return protocol
+
+
+def registered_protocol(name: str, registry: Registry = global_registry, **kwargs) -> Protocol:
+    """``registry.get_protocol(name, **kwargs)``, with an error listing the known protocols"""
+    try:
+        return registry.get_protocol(name, **kwargs)
+    except (KeyError, ValueError):
+        database_yml = getattr(registry, "database_yml", None) or "the loaded database.yml"
+        raise ValueError(
+            f"unknown protocol '{name}' (database configuration: {database_yml}): known protocols are "
+            f"{', '.join(sorted(registry))}."
+        ) from None
+
+
+def protocol_subsets(protocol: Protocol) -> List[str]:
+    """Subsets ("train", "development", "test") that `protocol` defines."""
+    return [
+        subset
+        for subset in SUBSETS
+        if getattr(type(protocol), f"{subset}_iter", None) is not getattr(Protocol, f"{subset}_iter")
+    ]
+
+
+def protocol_subset(protocol: Protocol, subset: str) -> Iterator[ProtocolFile]:
+    """Files of `subset` of `protocol`, with an error listing the valid subsets for any other name.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    subset : str
+        e.g. "development".
+
+    Returns
+    -------
+    files : iterator of ProtocolFile
+
+    Raises
+    ------
+    ValueError
+        When `protocol` has no such subset.
+    """
+    valid = protocol_subsets(protocol)
+    if subset not in valid:
+        raise ValueError(
+            f"protocol '{protocol.name}' has no '{subset}' subset: use one of {', '.join(valid)} (--subset)."
+        )
+    return getattr(protocol, subset)()

@@ -1,15 +1,71 @@
-"""Slim checkpoints: what `Model.from_pretrained` needs, nothing more."""
+"""Checkpoints: the one module that writes and reads them.
+
+Portable checkpoints
+--------------------
+pyannote.audio 3.4 checkpoints keep pickled ``Specifications``, ``Problem``,
+``Resolution`` and ``TorchVersion`` objects under ``checkpoint["pyannote.audio"]``.
+torch >= 2.6 loads with ``weights_only=True`` by default and refuses them: in an
+interpreter that did not import pyannote_resnet50 (which allow-lists them),
+``Model.from_pretrained`` fails on any such checkpoint.
+
+Every checkpoint written here (:func:`save_checkpoint`, :func:`save_slim_checkpoint`,
+:func:`convert_checkpoint`) is *portable*: it holds only what torch's default safe
+loader accepts (dicts, lists, tuples, str, numbers, booleans, None and tensors).
+Specifications are stored as a dict (enums by name) and
+``checkpoint["pyannote.audio"]["architecture"]`` names :class:`PortableCheckpoint`,
+with the real model class under its "model" key::
+
+    "architecture": {"module": "pyannote_resnet50.models.checkpoint",
+                     "class": "PortableCheckpoint",
+                     "model": {"module": "pyannote.audio.models.segmentation.PyanNet",
+                               "class": "PyanNet"}}
+
+pyannote.audio 3.4's ``Model.from_pretrained(path)`` reads the file (plain data: no
+allow-list needed), imports this module by name and calls
+``PortableCheckpoint.load_from_checkpoint``, which rebuilds the ``Specifications`` and
+hands the checkpoint to the real class's Lightning ``load_from_checkpoint``. So
+``Model.from_pretrained("x.ckpt")`` and ``SpeakerDiarization(embedding="x.ckpt")`` of
+stock pyannote work in a fresh interpreter, and return a plain ``PyanNet`` or
+``ResNet50`` (pyannote_resnet50 must be installed, as for any checkpoint of ours).
+Existing checkpoints are rewritten with :func:`convert_checkpoint`
+(``python -m pyannote_resnet50.models.checkpoint --convert CKPT...``).
+
+Reading
+-------
+:func:`load_checkpoint` reads full training checkpoints (Lightning, Hydra, optimizer
+states) with ``weights_only=True`` and an allow-list of plain-data types: a crafted
+checkpoint whose unpickling would run code is refused.
+"""
 
 import collections
 import contextlib
+import dataclasses
+import io
+import os
 import typing
+from importlib import import_module
 from pathlib import Path
-from typing import Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
+import numpy as np
 import omegaconf
 import torch
 from pyannote.audio.core.task import Problem, Resolution, Specifications
 from torch.torch_version import TorchVersion
+
+__all__ = [
+    "PortableCheckpoint",
+    "is_portable",
+    "save_checkpoint",
+    "save_slim_checkpoint",
+    "convert_checkpoint",
+    "slim_best_checkpoint",
+    "load_checkpoint",
+    "to_portable",
+    "from_portable",
+    "allow_pyannote_checkpoints",
+    "training_checkpoint_globals",
+]
 
 #: checkpoint keys `pyannote.audio.core.model.Model.from_pretrained` reads
 #: ("pytorch-lightning_version" is checked by Model.on_load_checkpoint)
@@ -39,9 +95,51 @@ TRAINING_CHECKPOINT_SAFE_GLOBALS = [
     float,
 ]
 
+#: "architecture" of portable checkpoints: what `Model.from_pretrained` imports and calls
+PORTABLE_ARCHITECTURE = {"module": "pyannote_resnet50.models.checkpoint", "class": "PortableCheckpoint"}
+
+
+# ------------------------------------------------------------------ allow-lists
+
+
+@contextlib.contextmanager
+def _safe_globals_exactly(safe_globals: Iterable):
+    """Within the block, torch's weights-only loader allows `safe_globals` (and its
+    built-in defaults) only; the previous allow-list is restored afterwards.
+
+    (torch's own ``safe_globals`` context manager removes its globals on exit, even
+    those that were allow-listed before.)
+    """
+    before = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    torch.serialization.add_safe_globals(list(safe_globals))
+    try:
+        yield
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(before)
+
+
+def allow_pyannote_checkpoints() -> None:
+    """Let ``torch.load(weights_only=True)`` read checkpoints written by pyannote.audio itself
+
+    Portable checkpoints need nothing; checkpoints written by Lightning or stock
+    pyannote.audio pickle (plain data) objects of :data:`CHECKPOINT_SAFE_GLOBALS`, which
+    torch >= 2.6 refuses by default. Importing pyannote_resnet50 calls this.
+    """
+    torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
+
+
+@contextlib.contextmanager
+def training_checkpoint_globals():
+    """Allow-list the types of full training checkpoints for the duration of the block"""
+    current = torch.serialization.get_safe_globals()
+    with _safe_globals_exactly(current + CHECKPOINT_SAFE_GLOBALS + TRAINING_CHECKPOINT_SAFE_GLOBALS):
+        yield
+
 
 def load_checkpoint(path: Union[str, Path]) -> dict:
-    """Load a (full or slim) pyannote.audio checkpoint without unpickling arbitrary objects
+    """Load a (full, slim or portable) checkpoint without unpickling arbitrary objects
 
     ``torch.load(weights_only=True)`` with an allow-list of plain-data types
     (:data:`CHECKPOINT_SAFE_GLOBALS` and :data:`TRAINING_CHECKPOINT_SAFE_GLOBALS`): a
@@ -56,35 +154,204 @@ def load_checkpoint(path: Union[str, Path]) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
-@contextlib.contextmanager
-def training_checkpoint_globals():
-    """Allow-list the types of full training checkpoints for the duration of the block
+# ------------------------------------------------------------ portable format
 
-    torch's ``safe_globals`` context manager drops the globals it was given on exit,
-    including the package-wide ones of :func:`allow_pyannote_checkpoints`: they are
-    allow-listed again afterwards.
+
+def _plain(value: Any, where: str) -> Any:
+    """`value` made of dict / list / tuple / str / numbers / None / tensors only"""
+    if value is None or isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+    for kind in (bool, int, float, str):  # exact types: subclasses (TorchVersion) are pickled by name
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_plain(item, where) for item in value)
+    if isinstance(value, (list, omegaconf.ListConfig)):
+        return [_plain(item, where) for item in value]
+    raise TypeError(
+        f"checkpoint entry '{where}' is a {type(value).__name__}, which torch's default safe loader "
+        f"refuses: store it as a dict, list, str or number."
+    )
+
+
+def _specifications_to_plain(specifications) -> Union[Dict, list]:
+    if isinstance(specifications, (tuple, list)):  # multi-task models
+        return [_specifications_to_plain(s) for s in specifications]
+    if isinstance(specifications, Mapping):  # already portable
+        return dict(specifications)
+    plain = {field.name: getattr(specifications, field.name) for field in dataclasses.fields(specifications)}
+    plain["problem"], plain["resolution"] = specifications.problem.name, specifications.resolution.name
+    return _plain(plain, "specifications")
+
+
+def _specifications_from_plain(plain) -> Union[Specifications, tuple]:
+    if isinstance(plain, Specifications):
+        return plain
+    if isinstance(plain, (list, tuple)):
+        return tuple(_specifications_from_plain(s) for s in plain)
+    plain = dict(plain)
+    plain["problem"], plain["resolution"] = Problem[plain["problem"]], Resolution[plain["resolution"]]
+    if plain.get("warm_up") is not None:
+        plain["warm_up"] = tuple(plain["warm_up"])
+    return Specifications(**plain)
+
+
+def is_portable(checkpoint: Mapping) -> bool:
+    """Whether `checkpoint` is in the portable format of this module"""
+    architecture = (checkpoint.get("pyannote.audio") or {}).get("architecture") or {}
+    return {key: architecture.get(key) for key in PORTABLE_ARCHITECTURE} == PORTABLE_ARCHITECTURE
+
+
+def to_portable(checkpoint: Mapping) -> dict:
+    """Portable copy of a pyannote.audio checkpoint (see the module docstring)
+
+    Keeps the keys `Model.from_pretrained` reads (:data:`KEPT_KEYS`) that `checkpoint`
+    has; tensors are shared, not copied. Idempotent.
+
+    Raises
+    ------
+    TypeError
+        When a hyper-parameter is not plain data.
     """
+    portable = {key: checkpoint[key] for key in KEPT_KEYS if key in checkpoint}
+    portable["state_dict"] = dict(portable.get("state_dict", {}))
+    portable["hyper_parameters"] = _plain(dict(portable.get("hyper_parameters", {})), "hyper_parameters")
+    if "pytorch-lightning_version" in portable:
+        portable["pytorch-lightning_version"] = str(portable["pytorch-lightning_version"])
+    metadata = dict(portable.get("pyannote.audio") or {})
+    if "versions" in metadata:
+        metadata["versions"] = {name: str(version) for name, version in metadata["versions"].items()}
+    if "architecture" in metadata and not is_portable(portable):
+        model = {key: str(metadata["architecture"][key]) for key in ("module", "class")}
+        metadata["architecture"] = {**PORTABLE_ARCHITECTURE, "model": model}
+    if "specifications" in metadata:
+        metadata["specifications"] = _specifications_to_plain(metadata["specifications"])
+    portable["pyannote.audio"] = metadata
+    return portable
+
+
+def from_portable(checkpoint: Mapping) -> dict:
+    """pyannote.audio's own checkpoint format (Specifications objects, real architecture)
+
+    Inverse of :func:`to_portable`; a checkpoint not in the portable format is returned
+    as is (shallow copy).
+    """
+    checkpoint = dict(checkpoint)
+    if not is_portable(checkpoint):
+        return checkpoint
+    metadata = dict(checkpoint["pyannote.audio"])
+    metadata["architecture"] = dict(metadata["architecture"]["model"])
+    if "specifications" in metadata:
+        metadata["specifications"] = _specifications_from_plain(metadata["specifications"])
+    checkpoint["pyannote.audio"] = metadata
+    return checkpoint
+
+
+def _model_class(checkpoint: Mapping) -> type:
+    """Model class named by a checkpoint in pyannote.audio's own format"""
+    from pyannote.audio import Model
+
+    architecture = checkpoint["pyannote.audio"]["architecture"]
+    Klass = getattr(import_module(architecture["module"]), architecture["class"])
+    if not (isinstance(Klass, type) and issubclass(Klass, Model)):
+        raise TypeError(f"checkpoint architecture {architecture} is not a pyannote.audio Model.")
+    return Klass
+
+
+def _save(checkpoint: Mapping, path: Union[str, Path]) -> Path:
+    """Write a portable checkpoint atomically, after checking that torch's default
+    safe loader (no allow-list) reads it back"""
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    with _safe_globals_exactly([]):
+        torch.load(io.BytesIO(buffer.getbuffer()), map_location="cpu", weights_only=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with torch.serialization.safe_globals(CHECKPOINT_SAFE_GLOBALS + TRAINING_CHECKPOINT_SAFE_GLOBALS):
-            yield
+        tmp.write_bytes(buffer.getbuffer())
+        os.replace(tmp, path)
     finally:
-        allow_pyannote_checkpoints()
+        tmp.unlink(missing_ok=True)
+    return path
 
 
-def allow_pyannote_checkpoints() -> None:
-    """Let ``torch.load(weights_only=True)`` read pyannote.audio checkpoints
+class PortableCheckpoint:
+    """What the "architecture" of portable checkpoints names
 
-    torch >= 2.6 loads with ``weights_only=True`` by default and refuses the
-    (plain data) types of pyannote.audio's checkpoint metadata, which makes
-    ``Model.from_pretrained`` fail on any checkpoint. This allow-lists them.
+    pyannote.audio's ``Model.from_pretrained`` calls
+    ``PortableCheckpoint.load_from_checkpoint(path, ...)`` as it would the model class's.
     """
-    torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, **kwargs):
+        """Load the model of a portable checkpoint
+
+        Parameters
+        ----------
+        checkpoint_path : str, Path or file-like
+        map_location : optional
+            As in ``torch.load``.
+        **kwargs
+            ``hparams_file``, ``strict`` and model arguments, passed on to the model
+            class's (Lightning) ``load_from_checkpoint``.
+
+        Returns
+        -------
+        model : pyannote.audio Model
+            Instance of the class named under "architecture" / "model".
+        """
+        checkpoint = from_portable(torch.load(checkpoint_path, map_location=map_location, weights_only=True))
+        Klass = _model_class(checkpoint)
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        buffer.seek(0)
+        # the checkpoint now holds Specifications: read back what we just wrote
+        with _safe_globals_exactly(torch.serialization.get_safe_globals() + CHECKPOINT_SAFE_GLOBALS):
+            return Klass.load_from_checkpoint(buffer, map_location=map_location, weights_only=True, **kwargs)
+
+
+# -------------------------------------------------------------------- writing
+
+
+def save_checkpoint(model, path: Union[str, Path]) -> Path:
+    """Save `model` as a portable checkpoint that ``Model.from_pretrained`` loads, without a Trainer
+
+    Writes what Lightning's ``Trainer.save_checkpoint`` plus pyannote.audio's
+    ``Model.on_save_checkpoint`` would (weights, constructor hyper-parameters,
+    versions, architecture, task specifications), in the portable format. Useful for
+    randomly initialised models (tests, speed benchmarks) and for copies of loaded ones.
+
+    Parameters
+    ----------
+    model : pyannote.audio Model
+        Model whose ``specifications`` are set (through a task or directly).
+    path : str or Path
+        Output checkpoint path (written atomically).
+
+    Returns
+    -------
+    path : Path
+    """
+    import pytorch_lightning as pl
+
+    checkpoint = {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": dict(model.hparams),
+        "pytorch-lightning_version": pl.__version__,
+    }
+    model.on_save_checkpoint(checkpoint)
+    return _save(to_portable(checkpoint), path)
 
 
 def save_slim_checkpoint(
     checkpoint: Union[str, Path], output: Union[str, Path], drop_loss: bool = True
 ) -> Path:
-    """Save a training checkpoint without optimizer, scheduler nor callback states
+    """Save a training checkpoint as a portable one, without optimizer, scheduler nor callback states
 
     Parameters
     ----------
@@ -99,20 +366,50 @@ def save_slim_checkpoint(
     Returns
     -------
     output : Path
-        Loadable with `pyannote.audio.Model.from_pretrained(output)`.
+        Loadable with `pyannote.audio.Model.from_pretrained(output)`, in any interpreter.
     """
-    loaded = load_checkpoint(checkpoint)
-    slim = {key: loaded[key] for key in KEPT_KEYS}
+    slim = to_portable(load_checkpoint(checkpoint))
     if drop_loss:
         slim["state_dict"] = {
-            name: tensor
-            for name, tensor in slim["state_dict"].items()
-            if not name.startswith("loss_func.")
+            name: tensor for name, tensor in slim["state_dict"].items() if not name.startswith("loss_func.")
         }
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(slim, output)
-    return output
+    return _save(slim, output)
+
+
+def convert_checkpoint(path: Union[str, Path], output: Union[str, Path, None] = None) -> Path:
+    """Rewrite a pyannote.audio checkpoint in the portable format, weights unchanged
+
+    Parameters
+    ----------
+    path : str or Path
+        Slim or full checkpoint (read with :func:`load_checkpoint`'s allow-list).
+    output : str or Path, optional
+        Defaults to `path` (rewritten in place, atomically).
+
+    Returns
+    -------
+    output : Path
+
+    Raises
+    ------
+    RuntimeError
+        When the written state dict or hyper-parameters differ from the original ones
+        (the original file is then left untouched when converting in place).
+    """
+    original = load_checkpoint(path)
+    portable = to_portable(original)
+    buffer = io.BytesIO()
+    torch.save(portable, buffer)
+    buffer.seek(0)
+    with _safe_globals_exactly([]):
+        written = torch.load(buffer, map_location="cpu", weights_only=True)
+    before, after = original.get("state_dict", {}), written["state_dict"]
+    same = list(before) == list(after) and all(
+        before[name].dtype == after[name].dtype and torch.equal(before[name], after[name]) for name in before
+    )
+    if not same or written["hyper_parameters"] != dict(original.get("hyper_parameters", {})):
+        raise RuntimeError(f"converting '{path}' changed its weights or hyper-parameters: nothing written.")
+    return _save(portable, path if output is None else output)
 
 
 def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt") -> Path:
@@ -152,7 +449,19 @@ def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt"
     return slim
 
 
-if __name__ == "__main__":
+def main(argv: Optional[list] = None) -> None:
+    """``python -m pyannote_resnet50.models.checkpoint RUN_DIR [NAME]``: slim the best checkpoint
+    of a run; ``python -m pyannote_resnet50.models.checkpoint --convert CKPT...``: rewrite
+    checkpoints in the portable format (in place, weights unchanged)."""
     import sys
 
-    slim_best_checkpoint(*sys.argv[1:])
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--convert"]:
+        for path in argv[1:]:
+            print(f"portable checkpoint: {convert_checkpoint(path)}")
+    else:
+        slim_best_checkpoint(*argv)
+
+
+if __name__ == "__main__":
+    main()

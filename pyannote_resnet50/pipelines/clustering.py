@@ -1,28 +1,189 @@
 """Clustering methods of the speaker diarization pipeline, side by side.
 
-* ``AgglomerativeClustering``: pyannote.audio's (threshold, linkage method, minimum
-  cluster size as hyper-parameters), re-exported;
+* :class:`AgglomerativeClustering`: pyannote.audio's (threshold, linkage method, minimum
+  cluster size as hyper-parameters) plus a minimum cluster size relative to the number
+  of embeddings (``min_cluster_fraction``);
 * :class:`SpectralClustering`: spectral clustering whose affinity pruning and number
   of speakers are estimated from the eigengap of the graph Laplacian (NME-SC,
   T. J. Park et al., "Auto-Tuning Spectral Clustering for Speaker Diarization Using
   Normalized Maximum Eigengap", IEEE Signal Processing Letters 2020): no threshold to
-  tune.
+  tune;
+* :class:`VBxClustering`: agglomerative initialisation refined by variational-Bayes HMM
+  clustering in PLDA space (Landini et al., CSL 2022; :mod:`.vbx`, :mod:`.plda`).
 
-Both follow pyannote.audio's ``BaseClustering`` contract (``cluster(embeddings,
-min_clusters, max_clusters, num_clusters)``), so that ``num_speakers``,
-``min_speakers`` and ``max_speakers`` are honoured the same way.
+All follow pyannote.audio's ``BaseClustering`` contract (``cluster(embeddings,
+min_clusters, max_clusters, num_clusters)``, called on the (chunk, local speaker)
+embeddings by ``__call__``), so that ``num_speakers``, ``min_speakers`` and
+``max_speakers`` are honoured the same way, and validated by
+:func:`check_num_speakers`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import math
+from numbers import Integral
 from typing import Optional, Tuple
 
 import numpy as np
-from pyannote.audio.pipelines.clustering import AgglomerativeClustering, BaseClustering
+from pyannote.audio.pipelines.clustering import AgglomerativeClustering as PyannoteAgglomerativeClustering
+from pyannote.audio.pipelines.clustering import BaseClustering
+from pyannote.pipeline.parameter import Frozen, Uniform
+from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.linalg import eigh
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
-__all__ = ["AgglomerativeClustering", "SpectralClustering", "CLUSTERING_METHODS"]
+from pyannote_resnet50.pipelines.plda import PLDA
+from pyannote_resnet50.pipelines.vbx import cluster_vbx
+
+__all__ = [
+    "AgglomerativeClustering",
+    "SpectralClustering",
+    "VBxClustering",
+    "CLUSTERING_METHODS",
+    "check_num_speakers",
+]
+
+
+def check_num_speakers(
+    num_speakers=None,
+    min_speakers=None,
+    max_speakers=None,
+    names: Tuple[str, str, str] = ("num_speakers", "min_speakers", "max_speakers"),
+) -> None:
+    """Raise a clear error unless the speaker-count constraints make sense
+
+    Parameters
+    ----------
+    num_speakers, min_speakers, max_speakers : int, optional
+        None (unknown), or a positive int (``max_speakers`` may also be ``math.inf``).
+        ``num_speakers`` must lie within the given bounds.
+    names : (str, str, str), optional
+        Names of the three arguments in the messages (e.g. ``num_clusters``...).
+
+    Raises
+    ------
+    TypeError
+        For a value that is not an int (str, float such as 2.5, bool...).
+    ValueError
+        For 0 or a negative value, ``min > max``, or ``num`` outside ``[min, max]``.
+    """
+    for name, value in zip(names, (num_speakers, min_speakers, max_speakers)):
+        if value is None or (name == names[2] and value == math.inf):
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+            raise TypeError(
+                f"{name} must be a positive integer (e.g. {name}=2) or None when unknown, "
+                f"not {value!r} ({type(value).__name__})."
+            )
+        if value < 1:
+            raise ValueError(
+                f"{name} must be at least 1 (got {value}): pass a positive integer, or None when unknown."
+            )
+    if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
+        raise ValueError(
+            f"{names[1]} ({min_speakers}) must be smaller than or equal to {names[2]} ({max_speakers})."
+        )
+    if num_speakers is not None and not (min_speakers or 1) <= num_speakers <= (max_speakers or math.inf):
+        raise ValueError(
+            f"{names[0]}={num_speakers} is outside [{names[1]}, {names[2]}] = "
+            f"[{min_speakers}, {max_speakers}]: pass {names[0]} alone, or bounds that include it."
+        )
+
+
+class ValidatedClustering:
+    """Mixin of :class:`BaseClustering` subclasses: validate the cluster-count constraints"""
+
+    def set_num_clusters(
+        self,
+        num_embeddings: int,
+        num_clusters: Optional[int] = None,
+        min_clusters: Optional[int] = None,
+        max_clusters: Optional[int] = None,
+    ):
+        check_num_speakers(num_clusters, min_clusters, max_clusters, names=("num_clusters", "min_clusters", "max_clusters"))
+        return super().set_num_clusters(
+            num_embeddings, num_clusters=num_clusters, min_clusters=min_clusters, max_clusters=max_clusters
+        )
+
+
+class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClustering):
+    """pyannote.audio's agglomerative clustering, with a relative minimum cluster size
+
+    Parameters
+    ----------
+    metric : {"cosine", "euclidean", ...}, optional
+        Distance metric to use. Defaults to "cosine".
+    max_num_embeddings : int, optional
+        Embeddings beyond this number are subsampled. Defaults to all.
+    constrained_assignment : bool, optional
+        Assign the embeddings of a chunk to distinct clusters (Hungarian algorithm).
+        Defaults to False (pyannote.audio 3's default).
+
+    Hyper-parameters
+    ----------------
+    method : {"average", "centroid", "complete", "median", "single", "ward", "weighted"}
+        Linkage method.
+    threshold : float in range [0.0, 2.0]
+        Clustering threshold.
+    min_cluster_size : int in range [1, 20]
+        Minimum cluster size (smaller clusters are merged into the nearest large one).
+    min_cluster_fraction : float in range [0.0, 0.1]
+        Minimum cluster size as a share of the number of embeddings: the minimum size
+        is ``max(min_cluster_size, ceil(min_cluster_fraction * num_embeddings))``, capped
+        (as pyannote.audio does) at 10 % of the embeddings. Set to 0 when a config
+        tuned before it existed is instantiated.
+    """
+
+    def __init__(
+        self,
+        metric: str = "cosine",
+        max_num_embeddings: int = np.inf,
+        constrained_assignment: bool = False,
+    ):
+        super().__init__(
+            metric=metric, max_num_embeddings=max_num_embeddings, constrained_assignment=constrained_assignment
+        )
+        self.min_cluster_fraction = Uniform(0.0, 0.1)
+
+    def instantiate(self, params: dict):
+        """pyannote.pipeline's, with ``min_cluster_fraction`` 0 when `params` lacks it"""
+        if "min_cluster_fraction" not in params and not isinstance(
+            self._parameters.get("min_cluster_fraction"), Frozen
+        ):
+            params = {**params, "min_cluster_fraction": 0.0}
+        return super().instantiate(params)
+
+    def cluster(
+        self,
+        embeddings: np.ndarray,
+        min_clusters: int,
+        max_clusters: int,
+        num_clusters: Optional[int] = None,
+    ) -> np.ndarray:
+        """Cluster `embeddings` (num_embeddings, dimension) into labels (num_embeddings, )
+
+        pyannote.audio's algorithm with the effective minimum cluster size; when the
+        number of clusters it finds breaks the constraints (it cannot split the
+        dendrogram into enough clusters of that size), again with half that size, and
+        so on down to 1, where every number of clusters is reachable.
+        """
+        min_cluster_size = self.min_cluster_size
+        size = max(min_cluster_size, math.ceil(self.min_cluster_fraction * len(embeddings)))
+        try:
+            while True:
+                # pyannote.audio's implementation reads the hyper-parameter
+                self.min_cluster_size = size
+                with contextlib.redirect_stdout(io.StringIO()):  # its "Found only ..." hint
+                    clusters = super().cluster(embeddings, min_clusters, max_clusters, num_clusters=num_clusters)
+                found = len(np.unique(clusters))
+                if size == 1 or (found == num_clusters if num_clusters else min_clusters <= found <= max_clusters):
+                    return clusters
+                size //= 2
+        finally:
+            self.min_cluster_size = min_cluster_size
 
 
 def cosine_affinity(embeddings: np.ndarray) -> np.ndarray:
@@ -62,7 +223,7 @@ def eigengap_count(eigenvalues: np.ndarray, min_clusters: int, max_clusters: int
     return k, float(gaps[k - 1])
 
 
-class SpectralClustering(BaseClustering):
+class SpectralClustering(ValidatedClustering, BaseClustering):
     """Spectral clustering with an auto-tuned (NME) affinity pruning and eigengap count
 
     For each candidate number of neighbours p kept per row of the cosine affinity
@@ -114,7 +275,7 @@ class SpectralClustering(BaseClustering):
         n = len(embeddings)
         affinity = cosine_affinity(embeddings)
         if num_clusters is None:
-            max_clusters = min(max_clusters, self.max_speakers)
+            max_clusters = min(max_clusters, max(self.max_speakers, min_clusters))
         max_clusters = min(max_clusters, n - 1)
         min_clusters = min(min_clusters, max_clusters)
         largest = max(2, int(self.max_prune_ratio * n))
@@ -150,8 +311,157 @@ class SpectralClustering(BaseClustering):
         return KMeans(n_clusters=k, n_init=10, random_state=self.seed).fit_predict(vectors)
 
 
+class VBxClustering(ValidatedClustering, BaseClustering):
+    """VBx: agglomerative initialisation refined by variational-Bayes HMM clustering
+
+    F. Landini et al., "Bayesian HMM clustering of x-vector sequences (VBx) in speaker
+    diarization", Computer Speech & Language 2022, on pyannote's (chunk, local speaker)
+    embeddings, as pyannote.audio 4's ``VBxClustering``:
+
+    1. agglomerative clustering (centroid linkage of length-normalised embeddings, i.e.
+       cosine geometry) cut at ``threshold``: an over-segmented initialisation;
+    2. VBx (:func:`~pyannote_resnet50.pipelines.vbx.cluster_vbx`) on the embeddings in
+       PLDA space (:meth:`PLDA.transform`), in chunk order, initialised from those
+       clusters: speakers it drops disappear, which estimates their number;
+    3. when that number breaks ``num_clusters`` / ``min_clusters`` / ``max_clusters``,
+       k-means with the nearest allowed number on the length-normalised embeddings
+       (as pyannote.audio 4);
+    4. every (chunk, local speaker) embedding goes to the most similar centroid (cosine),
+       with the Hungarian algorithm so that two speakers of one chunk never share a
+       cluster (``constrained_assignment``, pyannote.audio's ``constrained_argmax``).
+
+    Parameters
+    ----------
+    plda : PLDA
+        LDA + PLDA trained on embeddings of the same embedding model
+        (:func:`~pyannote_resnet50.pipelines.plda.train_plda`).
+    metric : {"cosine"}, optional
+        Metric of the final assignment. Defaults to "cosine".
+    max_num_embeddings : int, optional
+        Embeddings beyond this number are subsampled for clustering (then assigned).
+        Defaults to all.
+    constrained_assignment : bool, optional
+        Defaults to True.
+    init_smoothing : float, optional
+        Sharpness of the initial responsibilities (``softmax(init_smoothing * one_hot)``).
+        Defaults to 7 (pyannote.audio 4).
+    max_iters : int, optional
+        Maximum number of VB iterations. Defaults to 20.
+    seed : int, optional
+        Seed of k-means.
+
+    Hyper-parameters
+    ----------------
+    threshold : float in range [0.2, 1.2]
+        Distance threshold of the agglomerative initialisation (Euclidean distance
+        between unit-length centroids).
+    Fa : float in range [0.01, 1.0]
+        Acoustic scaling factor of VBx.
+    Fb : float in range [0.01, 20.0]
+        Speaker regularisation coefficient of VBx (larger: fewer speakers).
+    loopP : float in range [0.0, 0.99]
+        Probability of staying with the same speaker from one embedding to the next
+        (chunk order, then local speaker order). 0 makes them independent given the
+        speaker priors (pyannote.audio 4's choice for chunk embeddings).
+    """
+
+    def __init__(
+        self,
+        plda: Optional[PLDA] = None,
+        metric: str = "cosine",
+        max_num_embeddings: int = np.inf,
+        constrained_assignment: bool = True,
+        init_smoothing: float = 7.0,
+        max_iters: int = 20,
+        seed: int = 0,
+    ):
+        if not isinstance(plda, PLDA):
+            raise ValueError(
+                "VBxClustering needs a PLDA: VBxClustering(plda=pyannote_resnet50.pipelines.plda.load_plda(path))."
+            )
+        if metric != "cosine":
+            raise ValueError(f"VBxClustering only supports the cosine metric, not '{metric}'.")
+        super().__init__(
+            metric=metric, max_num_embeddings=max_num_embeddings, constrained_assignment=constrained_assignment
+        )
+        self.plda = plda
+        self.init_smoothing = init_smoothing
+        self.max_iters = max_iters
+        self.seed = seed
+        self.threshold = Uniform(0.2, 1.2)
+        self.Fa = Uniform(0.01, 1.0)
+        self.Fb = Uniform(0.01, 20.0)
+        self.loopP = Uniform(0.0, 0.99)
+
+    def constrained_argmax(self, soft_clusters: np.ndarray) -> np.ndarray:
+        """pyannote.audio's (Hungarian assignment per chunk), without its int8 limit of 127 clusters
+
+        Parameters
+        ----------
+        soft_clusters : (num_chunks, num_speakers, num_clusters) np.ndarray
+
+        Returns
+        -------
+        hard_clusters : (num_chunks, num_speakers) np.ndarray
+            -2 for local speakers left without a cluster (more speakers than clusters).
+        """
+        soft_clusters = np.nan_to_num(soft_clusters, nan=np.nanmin(soft_clusters))
+        hard_clusters = np.full(soft_clusters.shape[:2], -2, dtype=np.int32)
+        for c, cost in enumerate(soft_clusters):
+            speakers, clusters = linear_sum_assignment(cost, maximize=True)
+            hard_clusters[c, speakers] = clusters
+        return hard_clusters
+
+    def cluster(
+        self,
+        embeddings: np.ndarray,
+        min_clusters: int,
+        max_clusters: int,
+        num_clusters: Optional[int] = None,
+    ) -> np.ndarray:
+        """Cluster `embeddings` (num_embeddings, dimension) into labels (num_embeddings, )
+
+        Parameters
+        ----------
+        embeddings : (num_embeddings, dimension) np.ndarray
+            Embeddings, in chunk order (the VBx sequence).
+        min_clusters, max_clusters : int
+            Bounds of the number of clusters.
+        num_clusters : int, optional
+            Number of clusters, when known.
+
+        Returns
+        -------
+        clusters : (num_embeddings, ) np.ndarray
+            0-indexed cluster indices.
+        """
+        if embeddings.shape[1] != self.plda.dimension:
+            raise ValueError(
+                f"the PLDA was trained on {self.plda.dimension}-dimensional embeddings, "
+                f"not {embeddings.shape[1]}-dimensional ones: train one for this embedding model."
+            )
+        normalized = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        initial = fcluster(linkage(normalized, method="centroid", metric="euclidean"), self.threshold, "distance")
+        clusters, _, _ = cluster_vbx(
+            initial - 1,
+            self.plda.transform(embeddings),
+            self.plda.phi,
+            Fa=self.Fa,
+            Fb=self.Fb,
+            loopP=self.loopP,
+            init_smoothing=self.init_smoothing,
+            max_iters=self.max_iters,
+        )
+        found = clusters.max() + 1
+        target = num_clusters or min(max(found, min_clusters), max_clusters)
+        if target != found:
+            clusters = KMeans(n_clusters=target, n_init=3, random_state=self.seed).fit_predict(normalized)
+        return clusters
+
+
 #: clustering methods of the pipeline, by name
 CLUSTERING_METHODS = {
     "AgglomerativeClustering": AgglomerativeClustering,
     "SpectralClustering": SpectralClustering,
+    "VBxClustering": VBxClustering,
 }

@@ -17,22 +17,35 @@ with `cache=True`) so that a trial only costs clustering and reconstruction. Wit
 multilabel segmentation model, ``segmentation.threshold`` changes the embeddings; it
 is therefore frozen unless ``tune_segmentation_threshold`` is set (embeddings are
 then recomputed whenever a trial changes it, as in pyannote.audio).
+
+Interrupted runs: cache files are written atomically (a temporary file renamed), and
+an unreadable one is named in a warning and recomputed. Restarting continues the study:
+trials a killed run left RUNNING are marked FAIL, and the sampler is seeded with
+``seed`` plus the number of trials already in the study, so that it never replays
+the suggestions of a previous run (a run from scratch uses ``seed`` itself). One
+optimisation process per output directory.
 """
 
 import hashlib
 import json
+import os
 import shutil
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Text, Union
 
 import numpy as np
+import optuna
 import torch
 import yaml
+from optuna.trial import TrialState
 from pyannote.audio import __version__ as PYANNOTE_AUDIO_VERSION
 from pyannote.core import SlidingWindow, SlidingWindowFeature
 from pyannote.pipeline import Optimizer
 from tqdm.auto import tqdm
 
+from pyannote_resnet50.database.registry import protocol_subset
 from pyannote_resnet50.pipelines.speaker_diarization import ORACLE, SpeakerDiarization
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_EMBEDDING,
@@ -175,30 +188,44 @@ def precompute(
     files = list(files)
     for file in tqdm(files, desc="segmentation + embeddings", disable=not show_progress, unit="file"):
         npz = None if cache_dir is None else Path(cache_dir) / f"{file['uri']}.npz"
-        if npz is not None and npz.is_file():
-            with np.load(npz) as cached:
-                window = SlidingWindow(*cached["window"])
-                file[pipeline.CACHED_SEGMENTATION] = SlidingWindowFeature(cached["segmentation"], window)
-                file[pipeline.CACHED_EMBEDDINGS] = {
-                    "segmentation.threshold": threshold,
-                    "embeddings": cached["embeddings"],
-                }
-            continue
+        cached = None if npz is None else _load_cache(npz)
+        if cached is not None:
+            segmentations, embeddings = cached
+        else:
+            segmentations = pipeline.get_segmentations(file)
+            binarized = pipeline.binarize(segmentations)
+            embeddings = pipeline.get_embeddings(file, binarized, exclude_overlap=pipeline.embedding_exclude_overlap)
+            if npz is not None:
+                _save_cache(npz, segmentations, embeddings)
+        file[pipeline.CACHED_SEGMENTATION] = segmentations
+        file[pipeline.CACHED_EMBEDDINGS] = {"segmentation.threshold": threshold, "embeddings": embeddings}
 
-        segmentations = pipeline.get_segmentations(file)
-        binarized = pipeline.binarize(segmentations)
-        embeddings = pipeline.get_embeddings(
-            file, binarized, exclude_overlap=pipeline.embedding_exclude_overlap
-        )
-        if npz is not None:
-            npz.parent.mkdir(parents=True, exist_ok=True)
-            window = segmentations.sliding_window
-            np.savez(
-                npz,
-                segmentation=segmentations.data,
-                window=np.array([window.duration, window.step, window.start]),
-                embeddings=embeddings,
-            )
+
+def _load_cache(npz: Path) -> Optional[tuple]:
+    """(segmentations, embeddings) cached in `npz`; None (and a warning naming it) when unreadable"""
+    if not npz.is_file():
+        return None
+    try:
+        with np.load(npz) as cached:
+            window = SlidingWindow(*cached["window"])
+            return SlidingWindowFeature(cached["segmentation"], window), cached["embeddings"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        warnings.warn(f"cache file {npz} is unreadable ({type(error).__name__}: {error}): recomputing it.")
+        return None
+
+
+def _save_cache(npz: Path, segmentations: SlidingWindowFeature, embeddings: np.ndarray) -> None:
+    """Write `npz` atomically: a killed run leaves either no file or a complete one"""
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    tmp = npz.with_name(f".{npz.name}.{os.getpid()}.tmp")
+    window = segmentations.sliding_window
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, segmentation=segmentations.data, embeddings=embeddings,
+                     window=np.array([window.duration, window.step, window.start]))
+        os.replace(tmp, npz)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def optimize(
@@ -219,8 +246,8 @@ def optimize(
     """Tune the pipeline on `subset` of `protocol` and write `output_dir`/config.yaml
 
     Resumable: the optuna study lives in `output_dir`/trials.sqlite; calling again
-    runs trials until the study holds `num_trials` completed ones, starting from
-    the best parameters found so far. config.yaml is rewritten after every trial.
+    runs trials until the study holds `num_trials` completed ones, with new
+    suggestions (see the module docstring). config.yaml is rewritten after every trial.
 
     Parameters
     ----------
@@ -236,7 +263,8 @@ def optimize(
     sampler : str, optional
         optuna sampler ("TPESampler" or "RandomSampler"). Defaults to "TPESampler".
     seed : int, optional
-        Sampler seed. Defaults to 42.
+        Sampler seed of a new study; a resumed study holding N trials is continued with
+        seed + N. Defaults to 42.
     tune_segmentation_threshold : bool, optional
         Also tune ``segmentation.threshold`` of a multilabel segmentation model
         (costs the embeddings of every file whenever it changes). Defaults to False
@@ -256,7 +284,10 @@ def optimize(
         "loss" (best diarization error rate), "params" (best hyper-parameters),
         "config" (path to config.yaml), "num_trials" (completed trials).
     """
+    if sampler not in ("TPESampler", "RandomSampler"):
+        raise ValueError(f"sampler must be 'TPESampler' or 'RandomSampler', not '{sampler}'.")
     output_dir = Path(output_dir)
+    files: List = list(protocol_subset(protocol, subset))
     pipeline_params = {**export_checkpoints(output_dir, segmentation, embedding), **pipeline_params}
     pipeline = SpeakerDiarization(
         **{k: (v if v == ORACLE or k not in ("segmentation", "embedding") else output_dir / v) for k, v in pipeline_params.items()}
@@ -272,19 +303,20 @@ def optimize(
         pipeline.freeze(frozen)
     pipeline.instantiate(default_parameters)
 
-    files: List = list(getattr(protocol, subset)())
     cache_dir = None
     if cache:
         threshold = None if pipeline.powerset else pipeline.segmentation.threshold
         cache_dir = output_dir / "cache" / _fingerprint(output_dir, pipeline_params, threshold)
     precompute(pipeline, files, cache_dir=cache_dir, show_progress=show_progress)
 
-    optimizer = Optimizer(
-        pipeline, db=output_dir / "trials.sqlite", study_name=STUDY_NAME, sampler=sampler, seed=seed
-    )
+    db = output_dir / "trials.sqlite"
+    previous = _resume_study(db)
+    sampler = getattr(optuna.samplers, sampler)(seed=None if seed is None else seed + len(previous))
+    optimizer = Optimizer(pipeline, db=db, study_name=STUDY_NAME, sampler=sampler)
     completed = _num_completed(optimizer)
+    # the default parameters are the first trial (unless already run or queued)
     warm_start = None
-    if completed == 0:
+    if not any(t.state in (TrialState.COMPLETE, TrialState.WAITING) for t in previous):
         warm_start = _drop(default_parameters, frozen)
 
     progress = tqdm(
@@ -323,9 +355,23 @@ def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) ->
     }
 
 
-def _num_completed(optimizer: Optimizer) -> int:
-    from optuna.trial import TrialState
+def _resume_study(db: Path) -> List:
+    """Trials of the study stored in `db` (none for a new study), those a killed run
+    left RUNNING marked FAIL (they would otherwise count as running forever)"""
+    if not db.is_file():
+        return []
+    storage = optuna.storages.RDBStorage(f"sqlite:///{db}")
+    try:
+        study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+    except KeyError:
+        return []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        warnings.warn(f"trial {trial.number} of {db} was left running by an interrupted run: marked FAIL.")
+    return study.get_trials(deepcopy=False)
 
+
+def _num_completed(optimizer: Optimizer) -> int:
     return len(optimizer.study_.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 

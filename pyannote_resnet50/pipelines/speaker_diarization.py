@@ -2,17 +2,21 @@
 
 Same structure as :class:`pyannote.audio.pipelines.SpeakerDiarization` (local
 segmentation on a sliding window, one embedding per (chunk, local speaker),
-agglomerative clustering, reconstruction) except for the embedding step: instead of
+clustering, reconstruction) except for the embedding step: instead of
 re-running the embedding network on every (overlapping) chunk, its convolutional
 trunk (``forward_frames``) runs once over long blocks of audio and each
 (chunk, local speaker) embedding is obtained by masked statistics pooling
-(``forward_embedding``) of the frames that chunk covers.
+(``forward_embedding``) of the frames that chunk covers. Clustering is agglomerative,
+spectral or VBx (:mod:`pyannote_resnet50.pipelines.clustering`); the output can be made
+exclusive (at most one speaker at a time, as pyannote.audio 4's
+``exclusive_speaker_diarization``).
 """
 
 import functools
 import math
 import textwrap
 import warnings
+from pathlib import Path
 from typing import Callable, Optional, Text, Union
 
 import numpy as np
@@ -28,7 +32,9 @@ from pyannote.core import Annotation, Segment, SlidingWindow, SlidingWindowFeatu
 from pyannote.metrics.diarization import GreedyDiarizationErrorRate
 from pyannote.pipeline.parameter import ParamDict, Uniform
 
-from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS
+from pyannote_resnet50.core.io import check_audio
+from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
+from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_EMBEDDING,
     DEFAULT_SEGMENTATION,
@@ -43,6 +49,37 @@ __all__ = ["SpeakerDiarization", "ORACLE"]
 ORACLE = "oracle"
 #: audio context (in seconds) added on both sides of each embedding block
 BLOCK_CONTEXT = 1.0
+
+
+def fill_exclusive_gaps(discrete_diarization: SlidingWindowFeature, min_duration_off: float) -> SlidingWindowFeature:
+    """Fill a speaker's short silent gaps in an exclusive (one speaker per frame) diarization
+
+    Parameters
+    ----------
+    discrete_diarization : (num_frames, num_speakers) SlidingWindowFeature
+        Binary, at most one active speaker per frame.
+    min_duration_off : float
+        Silent gaps shorter than that (in seconds) between two turns of the same
+        speaker are given to that speaker; gaps where someone else speaks are kept.
+
+    Returns
+    -------
+    discrete_diarization : (num_frames, num_speakers) SlidingWindowFeature
+        Still exclusive.
+    """
+    data = discrete_diarization.data
+    labels = np.where(data.any(axis=1), data.argmax(axis=1), -1)
+    starts = np.flatnonzero(np.diff(labels, prepend=labels[0] - 1))
+    ends = np.append(starts[1:], len(labels))
+    step = discrete_diarization.sliding_window.step
+    for i in range(1, len(starts) - 1):
+        start, end = starts[i], ends[i]
+        if labels[start] == -1 and labels[start - 1] == labels[end] and (end - start) * step < min_duration_off:
+            labels[start:end] = labels[start - 1]
+    filled = np.zeros_like(data)
+    frames = np.flatnonzero(labels >= 0)
+    filled[frames, labels[frames]] = 1
+    return SlidingWindowFeature(filled, discrete_diarization.sliding_window)
 
 
 class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
@@ -81,12 +118,13 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     embedding_min_frames : int, optional
         Minimum number of embedding frames to pool (fewer gives a NaN embedding,
         ignored by clustering). Defaults to 2 (unbiased standard deviation).
-    clustering : {"AgglomerativeClustering", "SpectralClustering"}, optional
+    clustering : {"AgglomerativeClustering", "SpectralClustering", "VBxClustering"}, optional
         Clustering method (:mod:`pyannote_resnet50.pipelines.clustering`): pyannote's
         agglomerative clustering (a tuned threshold decides the number of speakers),
-        or spectral clustering with an eigengap estimate of the number of speakers
-        and auto-tuned affinity pruning (NME-SC; no hyper-parameter).
-        Defaults to "AgglomerativeClustering".
+        spectral clustering with an eigengap estimate of the number of speakers
+        and auto-tuned affinity pruning (NME-SC; no hyper-parameter), or VBx
+        (agglomerative initialisation + variational-Bayes HMM in PLDA space, Landini et
+        al. 2022; needs `plda`). Defaults to "AgglomerativeClustering".
     segmentation_batch_size : int, optional
         Batch size of segmentation inference. Defaults to 32.
     embedding_batch_size : int, optional
@@ -94,6 +132,16 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     der_variant : dict, optional
         Variant of the diarization error rate optimised by ``get_metric``.
         Defaults to {"collar": 0.0, "skip_overlap": False}.
+    plda : str, Path or PLDA, optional
+        PLDA of VBx clustering (ignored by the other methods): npz file written by
+        ``python -m pyannote_resnet50.pipelines.plda`` (relative paths resolved as
+        `segmentation`), or a :class:`~pyannote_resnet50.pipelines.plda.PLDA`. It must
+        have been trained on embeddings of `embedding` (a warning says when the
+        weights fingerprint it stores differs). Defaults to
+        ``pyannote_resnet50/data/checkpoints/plda-readspeech.npz`` (the shipped
+        embedding's; ``bash recipes/plda/train.sh`` writes it).
+    exclusive : bool, optional
+        Default of `apply`'s `exclusive`: at most one speaker at a time. Defaults to False.
     use_auth_token : str, optional
         Ignored (models are local); accepted because ``Pipeline.from_pretrained``
         passes it.
@@ -105,6 +153,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     >>> diarization = pipeline("audio.wav")
     >>> diarization = pipeline("audio.wav", num_speakers=2)
     >>> diarization = pipeline("audio.wav", min_speakers=2, max_speakers=5)
+    >>> diarization = pipeline("audio.wav", exclusive=True)  # no overlapped speech
 
     Hyper-parameters
     ----------------
@@ -113,12 +162,19 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     segmentation.min_duration_off : float in [0, 1]
         Fill same-speaker gaps shorter than that many seconds.
     clustering.threshold : float in [0, 2]
-        Agglomerative clustering distance threshold (cosine). This and the next two
+        Agglomerative clustering distance threshold (cosine). This and the next three
         exist with ``clustering="AgglomerativeClustering"`` only.
     clustering.method : {"average", "centroid", "complete", "median", "single", "ward", "weighted"}
         Linkage method.
     clustering.min_cluster_size : int in [1, 20]
         Clusters with fewer embeddings are reassigned to the nearest large cluster.
+    clustering.min_cluster_fraction : float in [0, 0.1]
+        Same, relative to the number of embeddings (the larger of the two applies).
+    clustering.threshold, clustering.Fa, clustering.Fb, clustering.loopP
+        With ``clustering="VBxClustering"``: threshold of its agglomerative
+        initialisation (in [0.2, 1.2]), VBx acoustic scaling (in [0.01, 1]), speaker
+        regularisation (in [0.01, 20]) and loop probability (in [0, 0.99]); see
+        :class:`~pyannote_resnet50.pipelines.clustering.VBxClustering`.
     """
 
     def __init__(
@@ -134,6 +190,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         segmentation_batch_size: int = 32,
         embedding_batch_size: int = 32,
         der_variant: Optional[dict] = None,
+        plda: Union[Text, Path, PLDA, None] = None,
+        exclusive: bool = False,
         use_auth_token: Union[Text, None] = None,
     ):
         super().__init__()
@@ -143,6 +201,9 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                 f"clustering must be one of {', '.join(map(repr, CLUSTERING_METHODS))}, not {clustering!r}."
             )
         self.klustering = clustering
+        if not isinstance(exclusive, bool):
+            raise TypeError(f"exclusive must be True or False, not {exclusive!r}.")
+        self.exclusive = exclusive
 
         self.segmentation_step = segmentation_step
         self.der_variant = der_variant or {"collar": 0.0, "skip_overlap": False}
@@ -185,14 +246,67 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
 
         self.embedding = embedding
         # batch normalisation folded into convolutions (inference only, checked)
-        self._embedding: Model = fuse_batch_norm(load_model(embedding, DEFAULT_EMBEDDING))
+        embedding_model = load_model(embedding, DEFAULT_EMBEDDING)
+        self._embedding: Model = fuse_batch_norm(embedding_model)
         self._audio = Audio(sample_rate=self._embedding.hparams.sample_rate, mono="downmix")
         self.embedding_exclude_overlap = embedding_exclude_overlap
         self.embedding_block_duration = embedding_block_duration
         self.embedding_min_frames = embedding_min_frames
         self.embedding_batch_size = embedding_batch_size
 
-        self.clustering = CLUSTERING_METHODS[clustering](metric="cosine")
+        if clustering == "VBxClustering":
+            self.plda = plda
+            self.clustering = VBxClustering(plda=self._load_plda(plda, embedding_model), metric="cosine")
+        else:
+            self.clustering = CLUSTERING_METHODS[clustering](metric="cosine")
+
+    def _load_plda(self, plda, embedding_model: Model) -> PLDA:
+        """Load the PLDA of VBx; check that it fits the embedding model"""
+        # a PLDA object comes from a pipeline that checked it (e.g. `oracle_twin`)
+        already_checked = isinstance(plda, PLDA)
+        plda = load_plda(plda)
+        if plda.dimension != self._embedding.dimension:
+            raise ValueError(
+                f"the PLDA was trained on {plda.dimension}-dimensional embeddings but the embedding model "
+                f"gives {self._embedding.dimension}-dimensional ones: train a PLDA on this model's embeddings "
+                f"(python -m pyannote_resnet50.pipelines.plda PROTOCOL OUTPUT.npz --embedding CHECKPOINT)."
+            )
+        trained_with = plda.info.get("embedding_fingerprint")
+        if trained_with and not already_checked and trained_with != model_fingerprint(embedding_model):
+            warnings.warn(
+                f"the PLDA was trained on embeddings of another model ({plda.info.get('embedding', 'unknown')}) "
+                "than the pipeline's: VBx expects a PLDA of the same embedding model "
+                "(python -m pyannote_resnet50.pipelines.plda PROTOCOL OUTPUT.npz --embedding CHECKPOINT)."
+            )
+        return plda
+
+    def oracle_twin(self) -> "SpeakerDiarization":
+        """This pipeline on the reference segmentation: an upper bound for benchmarks
+
+        Same embedding model, clustering method (and PLDA), exclusive option and
+        instantiated hyper-parameters (but the segmentation's); ``file["annotation"]``
+        is then needed at call time.
+
+        Returns
+        -------
+        twin : SpeakerDiarization
+            Instantiated.
+        """
+        twin = SpeakerDiarization(
+            segmentation=ORACLE,
+            segmentation_step=self.segmentation_step,
+            embedding=self._embedding,
+            embedding_exclude_overlap=self.embedding_exclude_overlap,
+            embedding_block_duration=self.embedding_block_duration,
+            embedding_min_frames=self.embedding_min_frames,
+            clustering=self.klustering,
+            plda=self.clustering.plda if self.klustering == "VBxClustering" else None,
+            exclusive=self.exclusive,
+            der_variant=self.der_variant,
+        )
+        params = self.parameters(instantiated=True)
+        params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
+        return twin.instantiate(params)
 
     # ~~~~ configuration ~~~~
 
@@ -219,13 +333,38 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         segmentation = {"min_duration_off": 0.0}
         if not self.powerset:
             segmentation["threshold"] = 0.5
+        if self.klustering == "VBxClustering":
+            # pyannote.audio 4's (community-1) values; loopP 0: embeddings independent
+            return {
+                "segmentation": segmentation,
+                "clustering": {"threshold": 0.6, "Fa": 0.07, "Fb": 0.8, "loopP": 0.0},
+            }
         if self.klustering != "AgglomerativeClustering":
             # SpectralClustering has no hyper-parameter (auto-tuned pruning and count)
             return {"segmentation": segmentation}
         return {
             "segmentation": segmentation,
-            "clustering": {"method": "centroid", "min_cluster_size": 3, "threshold": 0.7},
+            "clustering": {"method": "centroid", "min_cluster_size": 3, "min_cluster_fraction": 0.0, "threshold": 0.7},
         }
+
+    @staticmethod
+    def set_num_speakers(
+        num_speakers: Optional[int] = None,
+        min_speakers: Optional[int] = None,
+        max_speakers: Optional[int] = None,
+    ):
+        """Validate the number of speakers (see :func:`check_num_speakers`), as pyannote.audio
+
+        Returns
+        -------
+        num_speakers : int or None
+        min_speakers : int
+        max_speakers : int or np.inf
+        """
+        check_num_speakers(num_speakers, min_speakers, max_speakers)
+        return SpeakerDiarizationMixin.set_num_speakers(
+            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+        )
 
     def get_metric(self) -> GreedyDiarizationErrorRate:
         return GreedyDiarizationErrorRate(**self.der_variant)
@@ -255,6 +394,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         """
         if self.training and self.CACHED_SEGMENTATION in file:
             return file[self.CACHED_SEGMENTATION]
+        # NaN / Inf samples would silently blank a window of output: refuse them
+        check_audio(file)
 
         if self.oracle:
             if "annotation" not in file:
@@ -454,6 +595,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         max_speakers: Optional[int] = None,
         return_embeddings: bool = False,
         hook: Optional[Callable] = None,
+        exclusive: Optional[bool] = None,
     ) -> Annotation:
         """Apply speaker diarization
 
@@ -462,26 +604,36 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         file : AudioFile
             Processed file.
         num_speakers : int, optional
-            Number of speakers, when known.
+            Number of speakers, when known (a positive int).
         min_speakers : int, optional
-            Minimum number of speakers. Has no effect when `num_speakers` is provided.
+            Minimum number of speakers (a positive int). When `num_speakers` is
+            provided, it must lie within `min_speakers` and `max_speakers`.
         max_speakers : int, optional
-            Maximum number of speakers. Has no effect when `num_speakers` is provided.
+            Maximum number of speakers (a positive int, at least `min_speakers`).
         return_embeddings : bool, optional
             Return representative speaker embeddings.
         hook : callable, optional
             Called after each step as ``hook(step_name, step_artefact, file=file)``
             (plus ``total`` and ``completed`` for long steps), e.g.
             :class:`pyannote.audio.pipelines.utils.hook.ProgressHook`.
+        exclusive : bool, optional
+            Exclusive speaker diarization: at most one speaker at a time, the most
+            active one (in the aggregated segmentation) where several overlap, as
+            pyannote.audio 4's ``exclusive_speaker_diarization``; same-speaker gaps
+            shorter than ``segmentation.min_duration_off`` are only filled where no one
+            else speaks. Defaults to the pipeline's `exclusive` (False).
 
         Returns
         -------
         diarization : Annotation
-            Speaker diarization (overlapped speech included).
+            Speaker diarization (overlapped speech included unless `exclusive`).
         embeddings : np.ndarray, optional
             (num_speakers, dimension) centroids, in the order of ``diarization.labels()``.
             Only returned when `return_embeddings` is True.
         """
+        exclusive = self.exclusive if exclusive is None else exclusive
+        if not isinstance(exclusive, (bool, np.bool_)):
+            raise TypeError(f"exclusive must be True or False, not {exclusive!r}.")
         hook = self.setup_hook(file, hook=hook)
 
         num_speakers, min_speakers, max_speakers = self.set_num_speakers(
@@ -543,18 +695,20 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                 )
             )
 
-        # cap the instantaneous number of speakers by `max_speakers`
-        count.data = np.minimum(count.data, max_speakers).astype(np.int8)
+        # cap the instantaneous number of speakers by `max_speakers` (by 1 if exclusive)
+        count.data = np.minimum(count.data, 1 if exclusive else max_speakers).astype(np.int8)
 
         inactive_speakers = np.sum(binarized_segmentations.data, axis=1) == 0
         hard_clusters[inactive_speakers] = -2
         discrete_diarization = self.reconstruct(segmentations, hard_clusters, count)
         hook("discrete_diarization", discrete_diarization)
 
+        min_duration_off = self.segmentation.min_duration_off
+        if exclusive:
+            discrete_diarization = fill_exclusive_gaps(discrete_diarization, min_duration_off)
+            min_duration_off = 0.0  # done: filling gaps per speaker could overlap others
         diarization = self.to_annotation(
-            discrete_diarization,
-            min_duration_on=0.0,
-            min_duration_off=self.segmentation.min_duration_off,
+            discrete_diarization, min_duration_on=0.0, min_duration_off=min_duration_off
         )
         # the last (zero-padded) chunk may extend past the end of the file
         diarization = diarization.crop(Segment(0.0, self._audio.get_duration(file)), mode="intersection")

@@ -9,14 +9,13 @@ import inspect
 from pathlib import Path
 from typing import Mapping, Optional, Text, Union
 
-import pytorch_lightning as pl
 import torch
-from pyannote.audio import Model, __version__ as PYANNOTE_AUDIO_VERSION
+from pyannote.audio import Model
 from pyannote.audio.core.pipeline import Pipeline as PyannotePipeline
-
 from pyannote.audio.core.task import Problem, Resolution, Specifications
 
-from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints
+# written by the one checkpoint module; re-exported here for the pipelines
+from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints, save_checkpoint
 
 #: checkpoints committed with the package
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
@@ -137,42 +136,11 @@ def load_model(model: PathOrModel, default: Path) -> Model:
     kwargs["checkpoint"] = resolve_checkpoint(kwargs.get("checkpoint"), default)
     kwargs.setdefault("strict", False)
     kwargs.setdefault("map_location", torch.device("cpu"))
-    # not `torch.serialization.safe_globals(...)`: leaving that context manager removes
-    # the types from the process-wide allow-list that importing pyannote_resnet50 set
+    # portable checkpoints need no allow-list; those written by stock pyannote.audio or
+    # Lightning do (not `torch.serialization.safe_globals(...)`: leaving that context
+    # manager removes the types from the process-wide allow-list)
     allow_pyannote_checkpoints()
     return Model.from_pretrained(**kwargs).eval()
-
-
-def save_checkpoint(model: Model, path: Union[Text, Path]) -> Path:
-    """Save `model` as a checkpoint that ``Model.from_pretrained`` loads, without a Trainer.
-
-    Writes what Lightning's ``Trainer.save_checkpoint`` plus pyannote.audio's
-    ``Model.on_save_checkpoint`` would: weights, constructor hyper-parameters, versions,
-    architecture and task specifications. Useful for randomly initialised models
-    (tests, speed benchmarks).
-
-    Parameters
-    ----------
-    model : Model
-        Model whose ``specifications`` are set (through a task or directly).
-    path : str or Path
-        Output checkpoint path.
-
-    Returns
-    -------
-    path : Path
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint = {
-        "state_dict": model.state_dict(),
-        "hyper_parameters": dict(model.hparams),
-        "pytorch-lightning_version": pl.__version__,
-    }
-    model.on_save_checkpoint(checkpoint)
-    checkpoint["pyannote.audio"]["versions"]["pyannote.audio"] = PYANNOTE_AUDIO_VERSION
-    torch.save(checkpoint, path)
-    return path
 
 
 def random_segmentation_checkpoint(

@@ -56,11 +56,7 @@ def load_ours(pipeline: Optional[str], segmentation=None, embedding=None, oracle
         if not oracle:
             return tuned
         # same embedding model and clustering, reference segmentation
-        oracle_pipeline = SpeakerDiarization(segmentation=ORACLE, embedding=tuned._embedding,
-                                             segmentation_step=tuned.segmentation_step)
-        params = tuned.parameters(instantiated=True)
-        params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
-        return oracle_pipeline.instantiate(params)
+        return tuned.oracle_twin()
     diarization = SpeakerDiarization(segmentation=ORACLE if oracle else segmentation, embedding=embedding)
     return diarization.instantiate(diarization.default_parameters())
 

@@ -23,21 +23,28 @@ shift $(( $# > 2 ? 2 : $# ))
 NOISE_DIR="$(realpath -m "${NOISE_DIR:-$ROOT/../shared/data/noise/noise}")"
 RIR_DIR="$(realpath -m "${RIR_DIR:-$ROOT/../shared/data/noise/rir}")"
 MODEL="${MODEL:-model=ResNet50 model.base_width=16 model.stem_stride=2 model.stem_max_pool=true}"
+# chunk durations (s), ArcFace margin (degrees) and its warm-up (epochs), learning rate:
+# recipes/embedding/finetune.sh sets them for the long-chunk large-margin stage
+MIN_DURATION="${MIN_DURATION:-2.0}"
+DURATION="${DURATION:-4.0}"
+MARGIN="${MARGIN:-11.5}"
+MARGIN_WARMUP="${MARGIN_WARMUP:-5}"
+LR="${LR:-1e-3}"
 
 # Hydra changes the working directory: every path is absolute
 pyannote-audio-train \
     +registry="$ROOT/database.yml" \
     protocol=ReadSpeech.SpeakerDiarization.Speakers \
     task=FileScopedSpeakerEmbedding \
-    task.duration=4.0 task.min_duration=2.0 task.min_turn_duration=1.0 \
+    task.duration=$DURATION task.min_duration=$MIN_DURATION task.min_turn_duration=1.0 \
     task.min_speech_duration=2.0 task.validation_duration=2.0 task.num_validation_chunks=4 \
     task.num_classes_per_batch=32 task.num_workers=1 \
     "task.speed_perturbation=[0.9,1.1]" \
     task.noise="$NOISE_DIR" task.rir="$RIR_DIR" \
-    task.margin=11.5 task.scale=32.0 task.margin_warmup_epochs=5 \
+    task.margin=$MARGIN task.scale=32.0 task.margin_warmup_epochs=$MARGIN_WARMUP \
     $MODEL \
-    optimizer=AdamW optimizer.lr=1e-3 \
-    scheduler=PlateauLR scheduler.patience=4 scheduler.factor=0.5 \
+    optimizer=AdamW optimizer.lr=$LR \
+    scheduler=PlateauLR scheduler.max_lr=$LR scheduler.patience=4 scheduler.factor=0.5 \
     trainer.max_epochs=1000 trainer.max_time="$MAX_TIME" \
     trainer.num_sanity_val_steps=0 trainer.enable_model_summary=false \
     hydra.run.dir="$OUTPUT_DIR" \

@@ -10,7 +10,9 @@
 # identities plus the corpus-wide identities of ReadSpeech, speed perturbation (0.9 / 1.1
 # as new identities), reverberation (real + simulated rooms), real noise, band-limiting
 # and gain, ArcFace with a margin warm-up, learning rate halved on development plateaus.
-# Resumable: run the same command again after an interruption.
+# Resumable: run the same command again after an interruption. Ends with the slim checkpoint
+# (OUTPUT_DIR/embedding.ckpt) and the PLDA of VBx clustering trained on its embeddings of the
+# VoxConverse train speakers (OUTPUT_DIR/plda.npz).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -41,3 +43,10 @@ pyannote-audio-train \
     "$@"
 
 python -m pyannote_resnet50.models.checkpoint "$OUTPUT_DIR"
+
+# PLDA of VBx clustering for this embedding: up to 20 chunks of 2-4 s of each VoxConverse train
+# speaker (file-scoped identities, uri@spkNN). Use it with
+# `pyannote-resnet50 optimize ... --embedding "$OUTPUT_DIR/embedding.ckpt" --clustering VBxClustering --plda "$OUTPUT_DIR/plda.npz"`.
+python -W ignore -m pyannote_resnet50.pipelines.plda VoxConverse.SpeakerDiarization.Split "$OUTPUT_DIR/plda.npz" \
+    --embedding "$OUTPUT_DIR/embedding.ckpt" --database "$ROOT/database.yml" --subset train \
+    --max-chunks-per-speaker 20 --lda-dim 128 --device "${PLDA_DEVICE:-cuda}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
@@ -22,7 +23,8 @@ from tqdm import tqdm
 
 from pyannote_resnet50.augmentation import real_world_augmentation, speed_perturb
 from pyannote_resnet50.database.labels import SEPARATOR, scoped_label
-from pyannote_resnet50.database.registry import AudioFinder, audio_not_found_message
+from pyannote_resnet50.database.registry import AudioFinder, audio_not_found_message, registered_protocol
+from pyannote_resnet50.database.validate import validate_protocol_files
 from pyannote_resnet50.tasks.embedding.metrics import TrialAUROC, TrialEqualErrorRate
 
 
@@ -169,6 +171,11 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         if any(not 0.5 <= f <= 2.0 for f in self.speed_factors):
             raise ValueError(f"speed_perturbation factors must lie in [0.5, 2.0], got {list(speed_perturbation)}.")
 
+        # the annotation files of every protocol, checked before pyannote.audio reads any
+        # (errors name the file, the line and the fix)
+        validate_protocol_files(protocol)
+        for name in extra_protocols or []:
+            validate_protocol_files(registered_protocol(name))
         try:
             super().__init__(
                 protocol,
@@ -297,6 +304,13 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
             Class index.
         """
         rng = create_rng_for_worker(self.model)
+        # the global RNGs (augmentation draws from them) restart at every epoch from the
+        # same (seed, worker, rank, epoch) as `rng`, so that a resumed run draws exactly
+        # what an uninterrupted one does (Lightning checkpoints do not hold RNG states)
+        seed = create_rng_for_worker(self.model).getrandbits(32)
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
         sample_rate = self.model.audio.sample_rate
         pairs = [(identity, factor) for identity in sorted(self._train) for factor in self.speed_factors]
         index = {klass: k for k, klass in enumerate(self.specifications.classes)}

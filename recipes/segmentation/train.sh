@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Train the segmentation (pyannote.audio's PyanNet, powerset, pyannote's own
+# SpeakerDiarization task, through pyannote-audio-train) on realistic simulated
+# conversations plus the real AMI Debug training excerpts, starting from the shipped
+# Mini segmentation. Resumable: run the same command again after an interruption.
+#
+#   recipes/segmentation/train.sh [OUTPUT_DIR] [MAX_TIME] [extra Hydra overrides...]
+#
+# OUTPUT_DIR defaults to training_runs/segmentation, MAX_TIME (DD:HH:MM:SS) to 00:02:00:00.
+# SHARED (default ../shared/data) holds librispeech/, speechocean762/, noise/, ami-debug/.
+# NUM_TRAIN simulated training conversations of 2-5 min (default 60, about 3.5 hours),
+# built once into OUTPUT_DIR/data (speakers of ReadSpeech train, training noises; the
+# development conversations use ReadSpeech development speakers).
+# Output: OUTPUT_DIR/segmentation.ckpt (best development DER), training_curve.{csv,png}.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/segmentation}")"
+MAX_TIME="${2:-00:02:00:00}"
+shift $(( $# > 2 ? 2 : $# ))
+SHARED="$(realpath "${SHARED:-$ROOT/../shared/data}")"
+NUM_TRAIN="${NUM_TRAIN:-60}"
+INIT="${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt}"
+DATA="$OUTPUT_DIR/data"
+
+if [ ! -f "$DATA/database.yml" ]; then
+    common=(--duration 120:300 --preset voxconverse --readspeech "$SHARED"
+            --noise "$SHARED/noise/noise" --rir "$SHARED/noise/rir")
+    pyannote-resnet50 simulate "$DATA" --name sim-train --num-files "$NUM_TRAIN" --speakers-subset train \
+        --seed 1 --uri-prefix trn "${common[@]}"
+    pyannote-resnet50 simulate "$DATA" --name development --num-files 8 --speakers-subset development \
+        --seed 2 --uri-prefix dev "${common[@]}"
+    # training = simulated conversations + the real AMI Debug training excerpts
+    for ext in lst rttm uem; do
+        cat "$DATA/sim-train.$ext" "$SHARED/ami-debug/train.$ext" > "$DATA/train.$ext"
+    done
+    cat > "$DATA/database.yml.tmp" <<YAML
+Databases:
+  Conversations:
+    - $DATA/wav/{uri}.wav
+    - $SHARED/ami-debug/{uri}.wav
+Protocols:
+  Conversations:
+    SpeakerDiarization:
+      Realistic:
+        scope: file
+        train:
+          uri: $DATA/train.lst
+          annotation: $DATA/train.rttm
+          annotated: $DATA/train.uem
+        development:
+          uri: $DATA/development.lst
+          annotation: $DATA/development.rttm
+          annotated: $DATA/development.uem
+YAML
+    mv "$DATA/database.yml.tmp" "$DATA/database.yml"
+fi
+
+# Hydra changes the working directory: every path is absolute
+pyannote-audio-train \
+    +registry="$DATA/database.yml" \
+    protocol=Conversations.SpeakerDiarization.Realistic \
+    task=SpeakerDiarization \
+    task.duration=10.0 task.max_speakers_per_chunk=3 task.max_speakers_per_frame=2 \
+    task.batch_size=32 task.num_workers=1 \
+    model=FineTune model.checkpoint="$INIT" \
+    optimizer=AdamW optimizer.lr=5e-4 \
+    scheduler=PlateauLR scheduler.max_lr=5e-4 scheduler.patience=3 scheduler.factor=0.5 \
+    trainer.max_epochs=1000 trainer.max_time="$MAX_TIME" \
+    trainer.num_sanity_val_steps=0 trainer.enable_model_summary=false \
+    hydra.run.dir="$OUTPUT_DIR" \
+    +hydra.callbacks.resume._target_=pyannote_resnet50.cli.train.ResumableTraining \
+    "$@"
+
+python -m pyannote_resnet50.models.checkpoint "$OUTPUT_DIR" segmentation.ckpt

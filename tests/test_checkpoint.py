@@ -1,0 +1,152 @@
+"""Portable checkpoints: plain data only, loadable by stock pyannote.audio in a fresh interpreter."""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from pyannote.audio import Model
+from pyannote.audio.core.task import Problem, Resolution, Specifications
+
+from pyannote_resnet50.models import ResNet50
+from pyannote_resnet50.models.checkpoint import (
+    _safe_globals_exactly,
+    convert_checkpoint,
+    from_portable,
+    is_portable,
+    save_checkpoint,
+    to_portable,
+)
+from pyannote_resnet50.pipelines.utils import DEFAULT_EMBEDDING, DEFAULT_SEGMENTATION
+
+SHIPPED = [DEFAULT_SEGMENTATION, DEFAULT_EMBEDDING]
+
+
+def _tiny_model() -> ResNet50:
+    torch.manual_seed(0)
+    model = ResNet50(base_width=4, dimension=16)
+    model.specifications = Specifications(
+        problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=2.0, min_duration=1.0
+    )
+    return model
+
+
+def _pyannote_format(model: Model, path):
+    """Write `model` as pyannote.audio / Lightning do (pickled Specifications, TorchVersion)"""
+    import pytorch_lightning as pl
+
+    checkpoint = {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                  "pytorch-lightning_version": pl.__version__}
+    model.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, path)
+    return path
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_checkpoints_are_plain_data(path):
+    """torch's safe loader reads them with an empty allow-list: no pyannote / torch object inside"""
+    with _safe_globals_exactly([]):
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    assert is_portable(checkpoint)
+    assert type(checkpoint["pyannote.audio"]["versions"]["torch"]) is str
+    assert isinstance(checkpoint["pyannote.audio"]["specifications"], dict)
+
+
+def test_fresh_interpreter_loads_shipped_checkpoints(tmp_path):
+    """Without `import pyannote_resnet50` first: Model.from_pretrained and stock SpeakerDiarization.
+
+    Before the portable format this failed in torch.load (weights_only=True by default since
+    torch 2.6, passed on by Lightning's loader that pyannote.audio 3.4 calls):
+    "Unsupported global: GLOBAL torch.torch_version.TorchVersion was not an allowed global".
+    """
+    script = textwrap.dedent(
+        f"""
+        import sys, torch
+        from pyannote.audio import Model
+        from pyannote.audio.models.segmentation import PyanNet
+        from pyannote.audio.pipelines import SpeakerDiarization
+        assert "pyannote_resnet50" not in sys.modules
+        from pyannote.audio.core.task import Problem, Resolution, Specifications
+        from torch.torch_version import TorchVersion
+        assert not {{Problem, Resolution, Specifications, TorchVersion}} & set(torch.serialization.get_safe_globals())
+        segmentation = Model.from_pretrained({str(DEFAULT_SEGMENTATION)!r})
+        embedding = Model.from_pretrained({str(DEFAULT_EMBEDDING)!r})
+        assert type(segmentation) is PyanNet and type(embedding).__name__ == "ResNet50"
+        assert segmentation.specifications.powerset and embedding.dimension == 256
+        pipeline = SpeakerDiarization(segmentation={str(DEFAULT_SEGMENTATION)!r},
+                                      embedding={str(DEFAULT_EMBEDDING)!r})
+        pipeline.instantiate({{"segmentation": {{"min_duration_off": 0.0}},
+                              "clustering": {{"method": "centroid", "min_cluster_size": 1, "threshold": 0.7}}}})
+        torch.manual_seed(0)
+        output = pipeline({{"waveform": 0.1 * torch.randn(1, 16000 * 12), "sample_rate": 16000}})
+        print("OK", type(output).__name__)
+        """
+    )
+    process = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "OK Annotation" in process.stdout
+
+
+def test_save_checkpoint_round_trip(tmp_path):
+    """save_checkpoint writes plain data; from_pretrained rebuilds the same model and specifications"""
+    model = _tiny_model()
+    path = save_checkpoint(model, tmp_path / "model.ckpt")
+    with _safe_globals_exactly([]):
+        assert is_portable(torch.load(path, weights_only=True))
+    loaded = Model.from_pretrained(path)
+    assert type(loaded) is ResNet50 and loaded.specifications == model.specifications
+    assert loaded.hparams.base_width == 4
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name])
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left behind
+
+
+def test_multitask_specifications_round_trip():
+    first = Specifications(problem=Problem.MULTI_LABEL_CLASSIFICATION, resolution=Resolution.FRAME,
+                           duration=5.0, classes=["a", "b"], permutation_invariant=True)
+    second = Specifications(problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=5.0)
+    checkpoint = {"state_dict": {}, "pyannote.audio": {
+        "versions": {}, "architecture": {"module": "m", "class": "C"}, "specifications": (first, second)}}
+    portable = to_portable(checkpoint)
+    assert portable["pyannote.audio"]["specifications"][0]["problem"] == "MULTI_LABEL_CLASSIFICATION"
+    assert to_portable(portable) == portable  # idempotent
+    restored = from_portable(portable)["pyannote.audio"]
+    assert restored["specifications"] == (first, second)
+    assert restored["architecture"] == {"module": "m", "class": "C"}
+
+
+def test_convert_keeps_weights(tmp_path):
+    """An old-format checkpoint, converted in place: identical state dict and hyper-parameters"""
+    model = _tiny_model()
+    path = _pyannote_format(model, tmp_path / "old.ckpt")
+    with pytest.raises(pickle.UnpicklingError), _safe_globals_exactly([]):
+        torch.load(path, weights_only=True)
+    convert_checkpoint(path)
+    convert_checkpoint(path)  # idempotent
+    with _safe_globals_exactly([]):
+        converted = torch.load(path, weights_only=True)
+    assert converted["hyper_parameters"] == dict(model.hparams)
+    assert list(converted["state_dict"]) == list(model.state_dict())
+    assert all(torch.equal(t, converted["state_dict"][n]) for n, t in model.state_dict().items())
+    assert Model.from_pretrained(path).specifications == model.specifications
+
+
+def test_crafted_portable_checkpoint_is_refused(tmp_path):
+    """A portable checkpoint runs no code: pickled objects are refused, and the named model
+    class must be a pyannote.audio Model (a function such as os.system is never called)"""
+    from test_train_cli import _Payload
+
+    marker = tmp_path / "payload-ran"
+    checkpoint = to_portable({**torch.load(save_checkpoint(_tiny_model(), tmp_path / "ok.ckpt"), weights_only=True)})
+    torch.save({**checkpoint, "evil": _Payload(marker)}, tmp_path / "payload.ckpt")
+    with pytest.raises(pickle.UnpicklingError):
+        Model.from_pretrained(tmp_path / "payload.ckpt")
+    assert not marker.exists()
+
+    checkpoint["pyannote.audio"]["architecture"]["model"] = {"module": "os", "class": "system"}
+    torch.save(checkpoint, tmp_path / "system.ckpt")
+    with pytest.raises(TypeError, match="is not a pyannote.audio Model"):
+        Model.from_pretrained(tmp_path / "system.ckpt")
