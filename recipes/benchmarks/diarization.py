@@ -115,16 +115,18 @@ def evaluate(system, files: List, with_reference: bool) -> Dict[str, float]:
     from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
 
     der, jer = DiarizationErrorRate(), JaccardErrorRate()
+    per_file = {}
     for file in files:
         inputs = {"uri": file["uri"], "audio": file["audio"]}
         if with_reference:
             inputs["annotation"] = file["annotation"]
         hypothesis = system(inputs)
         uem = get_annotated(file)
-        der(file["annotation"], hypothesis, uem=uem)
+        per_file[file["uri"]] = 100 * der(file["annotation"], hypothesis, uem=uem)
         jer(file["annotation"], hypothesis, uem=uem)
     total = der.accumulated_["total"]
     return {
+        "per file": per_file,
         "DER": 100 * abs(der),
         "missed": 100 * der.accumulated_["missed detection"] / total,
         "false alarm": 100 * der.accumulated_["false alarm"] / total,
@@ -156,10 +158,40 @@ def accuracy(args) -> None:
         print(f"\n{name} test: {len(files)} files, {60 * hours:.1f} min")
         print(f"| system | DER % | missed % | false alarm % | confusion % | JER % |")
         print(f"|---|---:|---:|---:|---:|---:|")
+        per_file = {}
         for system_name, system, with_reference in systems:
             scores = evaluate(system, files, with_reference)
+            per_file[system_name] = scores["per file"]
             print(f"| {system_name} | {scores['DER']:.2f} | {scores['missed']:.2f} | "
                   f"{scores['false alarm']:.2f} | {scores['confusion']:.2f} | {scores['JER']:.2f} |", flush=True)
+        if args.plot is not None:
+            path = args.plot.with_name(f"{args.plot.stem}-{name.split('.')[0].lower()}{args.plot.suffix}")
+            plot_per_file(per_file, f"{name} test: DER per file", path)
+
+
+def plot_per_file(per_file: Dict[str, Dict[str, float]], title: str, path: Path) -> None:
+    """Bar chart of the DER of every file, one bar per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    uris = list(next(iter(per_file.values())))
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(uris)), 4))
+    width = 0.8 / len(per_file)
+    for k, (system, scores) in enumerate(per_file.items()):
+        ax.bar(np.arange(len(uris)) + k * width, [scores[u] for u in uris], width, label=system)
+    ax.set_xticks(np.arange(len(uris)) + 0.4 - width / 2)
+    ax.set_xticklabels(uris, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("DER %")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 # ~~~~ speed ~~~~
@@ -286,6 +318,8 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=600.0, help="time limit of one speed run (s)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", default=None, help="where simulated recordings are written")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="write the DER per file as PNGs: PLOT with the protocol's name appended (e.g. docs/der.png -> docs/der-mini.png)")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     # internal: one speed measurement in a subprocess

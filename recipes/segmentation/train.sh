@@ -20,7 +20,7 @@ MAX_TIME="${2:-00:02:00:00}"
 shift $(( $# > 2 ? 2 : $# ))
 SHARED="$(realpath "${SHARED:-$ROOT/../shared/data}")"
 NUM_TRAIN="${NUM_TRAIN:-60}"
-INIT="${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt}"
+INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt}")"
 DATA="$OUTPUT_DIR/data"
 
 if [ ! -f "$DATA/database.yml" ]; then
