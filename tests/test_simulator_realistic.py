@@ -60,11 +60,12 @@ def test_noise_only_stretches_are_loud_and_unlabelled(sources):
 
 def test_noise_only_stretches_follow_silences():
     """Stretches are the silences of at least `min_duration` after the first turn."""
-    regions = np.array([[0, 16000]])
-    turns = [(0, 8000, (0, 16000, regions)), (1, 48000, (0, 16000, regions))]
-    stretches = noise_only_stretches(turns, 100000, min_duration=1.0)
+    speech = np.zeros(100000, dtype=bool)
+    speech[8000:24000] = speech[48000:64000] = True  # two 1 s turns, the first at 0.5 s
+    stretches = noise_only_stretches(speech, 8000, min_duration=1.0)
     np.testing.assert_array_equal(stretches, [[24000, 48000], [64000, 100000]])
-    assert len(noise_only_stretches(turns, 100000, min_duration=2.0)) == 1
+    assert len(noise_only_stretches(speech, 8000, min_duration=2.0)) == 1
+    assert not speech[:8000].any()  # the caller's mask is left as it was
 
 
 def test_turn_lengths_are_log_normal():

@@ -158,7 +158,8 @@ def simulate_recording(
     speech_power = float(np.mean(waveform[mask].astype(np.float64) ** 2)) if mask.any() else 0.0025
     snr = add_background_noise(rng, noise_rng, waveform, speech_power, config)
     if config.noise_only > 0 and config.noise:
-        stretches = noise_only_stretches(turns, num_samples, config.noise_only_duration[0])
+        first = turns[0][1] if turns else num_samples
+        stretches = noise_only_stretches(mask, first, config.noise_only_duration[0])
         add_noise_only(noise_only_rng, waveform, stretches, speech_power, config.noise, config)
     if config.band_limit > 0 and channel_rng.random() < config.band_limit:
         waveform = band_limit(channel_rng, waveform)

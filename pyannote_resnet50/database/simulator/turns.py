@@ -186,20 +186,25 @@ def place_turns(
     return speaker, turns
 
 
-def noise_only_stretches(turns: Sequence[Turn], num_samples: int, min_duration: float) -> np.ndarray:
-    """Silences between the placed turns (and after the last) at least `min_duration` long.
+def noise_only_stretches(speech: np.ndarray, first: int, min_duration: float) -> np.ndarray:
+    """Silences of a recording after its first turn, at least `min_duration` long.
+
+    Parameters
+    ----------
+    speech : (num_samples, ) np.ndarray
+        Boolean mask of the labelled speech of the recording.
+    first : int
+        First sample of the first turn: no stretch starts before it.
+    min_duration : float
+        Seconds.
 
     Returns
     -------
     stretches : (num_stretches, 2) np.ndarray
         First and last sample (excluded) of each silence.
     """
-    mask = np.zeros(num_samples, dtype=bool)
-    for _, start, (_, _, regions) in turns:
-        for a, b in regions + start:
-            mask[a:b] = True
-    if turns:
-        mask[: turns[0][1]] = True  # never before the first turn
+    mask = speech.copy()
+    mask[:first] = True
     edges = np.diff(np.concatenate([[1], mask.astype(np.int8), [1]]))
     stretches = np.stack([np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)], axis=1)
     return stretches[(stretches[:, 1] - stretches[:, 0]) >= int(min_duration * SAMPLE_RATE)]
