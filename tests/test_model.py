@@ -193,3 +193,40 @@ def test_speaker_diarization_pipeline(model, tmp_path):
     diarization = pipeline(SAMPLE_FILE)
     assert isinstance(diarization, Annotation)
     assert diarization.uri == SAMPLE_FILE["uri"]
+
+
+def test_spec_augment_masks_training_features_only(model, tmp_path):
+    """SpecAugment masks training chunks' log-mel bands / spans; eval is untouched and
+    the widths can be set when fine-tuning a checkpoint trained without it"""
+    from pyannote_resnet50.cli.train import pretrained
+
+    path = _checkpoint(model, tmp_path / "model.ckpt")
+    augmented = pretrained(str(path), freq_mask_width=20, time_mask_width=40)
+    assert augmented.hparams.freq_mask_width == 20 and augmented.hparams.time_mask_width == 40
+    waveforms = torch.randn(4, 1, 3 * SAMPLE_RATE)
+
+    augmented.eval()
+    with torch.inference_mode():
+        assert torch.equal(augmented(waveforms), model(waveforms))
+
+    augmented.train()
+    torch.manual_seed(0)
+    features = augmented.logmel(waveforms).unsqueeze(1)
+    masked = augmented.spec_augment(features.clone())
+    zeroed = masked == 0
+    # each chunk gets its own band and span, within the widths
+    assert zeroed.any(dim=(1, 2, 3)).all()
+    assert not torch.equal(zeroed[0], zeroed[1])
+    band_rows = zeroed.all(dim=3).squeeze(1).sum(dim=1)  # fully masked mel bins per chunk
+    span_cols = zeroed.all(dim=2).squeeze(1).sum(dim=1)  # fully masked frames per chunk
+    assert (band_rows < 20).all() and (span_cols < 40).all()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        a = augmented(waveforms)
+        torch.manual_seed(2)
+        b = augmented(waveforms)
+    assert not torch.allclose(a, b)
+
+    # off by default
+    plain = ResNet50(base_width=8)
+    assert plain.hparams.freq_mask_width == 0 and plain.hparams.time_mask_width == 0

@@ -61,7 +61,7 @@ def resumable_fit(fit):
     return wrapper
 
 
-def pretrained(checkpoint: str, task=None):
+def pretrained(checkpoint: str, task=None, **hparams):
     """Model initialised from `checkpoint` and attached to `task` (Hydra target of ``model=FineTune``)
 
     Parameters
@@ -71,6 +71,9 @@ def pretrained(checkpoint: str, task=None):
     task : Task, optional
         The run's task. ``Model.setup`` then builds the task-dependent layers and keeps
         every compatible weight of the checkpoint.
+    **hparams
+        Hyper-parameters overriding the checkpoint's, for those that change no
+        weight (e.g. ``model.freq_mask_width=10`` to fine-tune with SpecAugment).
     """
     from pyannote.audio import Model
 
@@ -80,7 +83,7 @@ def pretrained(checkpoint: str, task=None):
             f"model.checkpoint={checkpoint} does not exist: give the absolute path of a local "
             "checkpoint (Hydra changes the working directory; nothing is downloaded)."
         )
-    model = Model.from_pretrained(path, map_location="cpu")
+    model = Model.from_pretrained(path, map_location="cpu", **hparams)
     model.task = task
     return model
 

@@ -21,6 +21,12 @@ For every checkpoint (and a randomly initialised copy of the first one, seed 0):
   isolates the embedding from segmentation and speaker counting. Clustering
   hyper-parameters are the pipeline defaults (the number of speakers is given).
 
+``--score-norm`` adds, for every trial list, the EER and minDCF after adaptive symmetric
+score normalisation (AS-norm, top 100 cohort scores of each side; Matejka et al.,
+Interspeech 2017, as in WeSpeaker's evaluation) against a cohort of 3 s chunks of the
+ReadSpeech *training* speakers: the usual back-end of speaker verification, reported
+beside (never instead of) plain cosine scoring, which is what the pipeline uses.
+
 ``--plot FILE.png`` draws the DET curves of every model on every trial list.
 """
 
@@ -99,13 +105,24 @@ def embed(model: Model, chunks, batch_size: int = 32) -> np.ndarray:
     return torch.cat(embeddings).numpy()
 
 
-def trials(embeddings: np.ndarray, identities: List[str], uris: List[str], within_file: bool):
-    """Targets and cosine scores of all pairs (only pairs of one file if `within_file`)"""
+def trials(embeddings: np.ndarray, identities: List[str], uris: List[str], within_file: bool,
+           cohort: np.ndarray = None, top_k: int = 100):
+    """Targets and cosine scores of all pairs (only pairs of one file if `within_file`)
+
+    With a `cohort` of L2-normalised embeddings, scores are AS-norm'ed: each side's
+    score is standardised by the mean and standard deviation of its `top_k` highest
+    cosine scores against the cohort, and the two are averaged.
+    """
     i, j = np.triu_indices(len(embeddings), k=1)
     identities, uris = np.array(identities), np.array(uris)
     keep = uris[i] == uris[j] if within_file else np.ones(len(i), dtype=bool)
     i, j = i[keep], j[keep]
-    return identities[i] == identities[j], np.sum(embeddings[i] * embeddings[j], axis=1)
+    scores = np.sum(embeddings[i] * embeddings[j], axis=1)
+    if cohort is not None:
+        top = -np.sort(-(embeddings @ cohort.T), axis=1)[:, :top_k]
+        mean, std = top.mean(axis=1), top.std(axis=1)
+        scores = 0.5 * ((scores - mean[i]) / std[i] + (scores - mean[j]) / std[j])
+    return identities[i] == identities[j], scores
 
 
 def oracle_der(checkpoint, protocol_name: str, subset: str, database_yml=None) -> float:
@@ -127,6 +144,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--database", type=Path, default=DATABASE_YML, help="database.yml")
     parser.add_argument("--plot", type=Path, default=None, help="write DET curves to this PNG")
+    parser.add_argument("--score-norm", action="store_true",
+                        help="also report AS-norm scoring against a cohort of ReadSpeech training speakers")
     parser.add_argument("--no-der", action="store_true", help="skip the oracle-segmentation DER")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -149,18 +168,28 @@ def main():
         print(f"{name}: {len(chunks)} chunks of {len({c[2] for c in chunks})} speakers")
     print()
 
+    cohort_chunks = []
+    if args.score_norm:
+        cohort_chunks = chunks_of("ReadSpeech.SpeakerDiarization.Speakers", "train", 3.0, database_yml=args.database)
+        print(f"AS-norm cohort: {len(cohort_chunks)} chunks of {len({c[2] for c in cohort_chunks})} training speakers\n")
+
     curves = {}
     header = f"{'model':<34} {'params':>7}" + "".join(f" | {n[:24]:>24} EER  minDCF" for n in trial_lists)
     print(header)
     for name, model in models.items():
         num_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("loss_func"))
-        row = f"{name:<34} {num_params / 1e6:>6.1f}M"
-        for list_name, (chunks, within_file) in trial_lists.items():
-            targets, scores = trials(embed(model, chunks), [c[2] for c in chunks], [c[3] for c in chunks], within_file)
-            eer, dcf = equal_error_rate(targets, scores), min_dcf(targets, scores)
-            curves[name, list_name] = roc_curve(targets, scores)[:2]
-            row += f" | {'':>24} {100 * eer:>4.1f}%  {dcf:.3f}"
-        print(row, flush=True)
+        cohort = embed(model, cohort_chunks) if args.score_norm else None
+        for norm in [None, cohort] if args.score_norm else [None]:
+            label = name if norm is None else f"{name} + AS-norm"
+            row = f"{label:<34} {num_params / 1e6:>6.1f}M"
+            for list_name, (chunks, within_file) in trial_lists.items():
+                targets, scores = trials(embed(model, chunks), [c[2] for c in chunks], [c[3] for c in chunks],
+                                         within_file, cohort=norm)
+                eer, dcf = equal_error_rate(targets, scores), min_dcf(targets, scores)
+                if norm is None:
+                    curves[name, list_name] = roc_curve(targets, scores)[:2]
+                row += f" | {'':>24} {100 * eer:>4.1f}%  {dcf:.3f}"
+            print(row, flush=True)
 
     if not args.no_der:
         print()

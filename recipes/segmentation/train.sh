@@ -10,7 +10,8 @@
 # SHARED (default ../shared/data) holds librispeech/, speechocean762/, noise/, ami-debug/.
 # NUM_TRAIN simulated training conversations of 2-5 min (default 60, about 3.5 hours),
 # built once into OUTPUT_DIR/data (speakers of ReadSpeech train, training noises; the
-# development conversations use ReadSpeech development speakers).
+# development conversations use ReadSpeech development speakers); SEED (default 1) draws
+# them (another seed, other conversations of the same speakers).
 # Output: OUTPUT_DIR/segmentation.ckpt (best development DER), training_curve.{csv,png}.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ MAX_TIME="${2:-00:02:00:00}"
 shift $(( $# > 2 ? 2 : $# ))
 SHARED="$(realpath "${SHARED:-$ROOT/../shared/data}")"
 NUM_TRAIN="${NUM_TRAIN:-60}"
+SEED="${SEED:-1}"
 INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt}")"
 DATA="$OUTPUT_DIR/data"
 
@@ -27,7 +29,7 @@ if [ ! -f "$DATA/database.yml" ]; then
     common=(--duration 120:300 --preset voxconverse --readspeech "$SHARED"
             --noise "$SHARED/noise/noise" --rir "$SHARED/noise/rir")
     pyannote-resnet50 simulate "$DATA" --name sim-train --num-files "$NUM_TRAIN" --speakers-subset train \
-        --seed 1 --uri-prefix trn "${common[@]}"
+        --seed "$SEED" --uri-prefix trn "${common[@]}"
     pyannote-resnet50 simulate "$DATA" --name development --num-files 8 --speakers-subset development \
         --seed 2 --uri-prefix dev "${common[@]}"
     # training = simulated conversations + the real AMI Debug training excerpts

@@ -17,6 +17,7 @@ from pyannote.audio.utils.receptive_field import (
     multi_conv_receptive_field_size,
 )
 from pyannote.core import SlidingWindow
+from torchaudio.transforms import FrequencyMasking, TimeMasking
 from torchvision.models.resnet import Bottleneck
 
 from pyannote_resnet50.models.blocks.logmel import LogMel
@@ -66,6 +67,11 @@ class ResNet50(Model):
         Defaults to False (WeSpeaker).
     dimension : int, optional
         Dimension of the speaker embedding. Defaults to 256.
+    freq_mask_width, time_mask_width : int, optional
+        SpecAugment (Park et al., Interspeech 2019) during training only: one band
+        of up to `freq_mask_width` mel bins and one span of up to `time_mask_width`
+        frames of each training chunk's log-mel features are set to the chunk mean
+        (0 after mean normalisation). Defaults to 0 (off). Inference is unaffected.
     pretrained : str or Path, optional
         LOCAL file holding a state dict to initialise the network from, e.g. a
         torchvision ImageNet ``resnet50`` state dict (its RGB stem kernels are
@@ -112,6 +118,8 @@ class ResNet50(Model):
         stem_stride: int = 1,
         stem_max_pool: bool = False,
         dimension: int = 256,
+        freq_mask_width: int = 0,
+        time_mask_width: int = 0,
         pretrained: Optional[Union[str, Path]] = None,
         task: Optional[Task] = None,
     ):
@@ -131,6 +139,8 @@ class ResNet50(Model):
             "stem_stride",
             "stem_max_pool",
             "dimension",
+            "freq_mask_width",
+            "time_mask_width",
         )
 
         self.logmel = LogMel(
@@ -141,6 +151,12 @@ class ResNet50(Model):
             f_min=f_min,
             f_max=f_max,
             mean_normalize=mean_normalize,
+        )
+        # SpecAugment, active in training mode only (the masking transforms are
+        # no-ops for a width of 0)
+        self.spec_augment = nn.Sequential(
+            FrequencyMasking(freq_mask_width, iid_masks=True),
+            TimeMasking(time_mask_width, iid_masks=True),
         )
 
         # stem: same names as torchvision's resnet50 so that its weights map 1:1
@@ -336,6 +352,8 @@ class ResNet50(Model):
         """
         features = self.logmel(waveforms).unsqueeze(1)
         # (batch, 1, num_mel_bins, frames)
+        if self.training and (self.hparams.freq_mask_width or self.hparams.time_mask_width):
+            features = self.spec_augment(features)
         outputs = self.maxpool(self.relu(self.bn1(self.conv1(features))))
         outputs = self.layer1(outputs)
         outputs = self.layer2(outputs)
