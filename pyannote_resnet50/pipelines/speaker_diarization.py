@@ -21,7 +21,7 @@ from typing import Callable, Optional, Text, Union
 
 import numpy as np
 import torch
-from pyannote.audio import Audio, Inference, Model, Pipeline
+from pyannote.audio import Audio, Model, Pipeline
 from pyannote.audio.core.io import AudioFile
 from pyannote.audio.pipelines.speaker_diarization import (
     SpeakerDiarization as PyannoteSpeakerDiarization,
@@ -32,6 +32,7 @@ from pyannote.core import Annotation, Segment, SlidingWindow, SlidingWindowFeatu
 from pyannote.metrics.diarization import GreedyDiarizationErrorRate
 from pyannote.pipeline.parameter import ParamDict, Uniform
 
+from pyannote_resnet50.core.inference import StreamingInference
 from pyannote_resnet50.core.io import check_audio
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
 from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
@@ -224,7 +225,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             model: Model = load_model(segmentation, DEFAULT_SEGMENTATION)
             self.segmentation_model = segmentation
             duration = model.specifications.duration
-            self._segmentation = Inference(
+            # reads the audio block by block (pyannote's Inference loads it whole)
+            self._segmentation = StreamingInference(
                 model,
                 duration=duration,
                 step=segmentation_step * duration,

@@ -17,6 +17,9 @@ of the pipeline call, real-time factor, CPU time and peak resident memory, each 
 its own subprocess (CPU time and peak RSS from ``os.wait4``'s rusage of that child), for our pipeline and
 pyannote.audio's stock SpeakerDiarization architecture (randomly initialised PyanNet
 + WeSpeakerResNet34, pyannote/speaker-diarization-3.1 settings; speed only).
+Recordings longer than an hour repeat the simulated hour. The child also reports the
+peak RSS reached by the end of each pipeline step (``recipes/benchmarks/memory.py``
+prints them).
 
 Usage
 -----
@@ -32,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -196,21 +199,74 @@ def plot_per_file(per_file: Dict[str, Dict[str, float]], title: str, path: Path)
 
 # ~~~~ speed ~~~~
 
+#: longer recordings are this long simulated one repeated (the simulator holds a whole
+#: recording in memory, and simulating hours takes long)
+MAX_SIMULATED_DURATION = 3600.0
+
+
 def simulate(directory: Path, duration: float, num_speakers: int = 4, seed: int = 0) -> Path:
-    """Write a simulated `duration`-second recording of `num_speakers` LibriSpeech speakers."""
+    """Write a simulated `duration`-second recording of `num_speakers` LibriSpeech speakers.
+
+    Recordings longer than ``MAX_SIMULATED_DURATION`` (1 hour) repeat the simulated hour
+    (written block by block, without loading it): same speakers, same memory and time
+    per hour as a longer simulation.
+    """
     import numpy as np
 
     from pyannote_resnet50.core.io import save_audio
     from pyannote_resnet50.database.simulator import load_sources, simulate_recording
 
     path = directory / f"simulated-{int(duration)}s.wav"
-    if not path.is_file():
-        sources = load_sources()
-        rng = np.random.default_rng(seed)
-        chosen = [sources[i] for i in rng.choice(len(sources), size=num_speakers, replace=False)]
-        recording = simulate_recording(path.stem, chosen, duration, seed=seed)
-        save_audio(path, recording.waveform)
+    if path.is_file():
+        return path
+    if duration > MAX_SIMULATED_DURATION:
+        import soundfile as sf
+
+        source = simulate(directory, MAX_SIMULATED_DURATION, num_speakers=num_speakers, seed=seed)
+        info = sf.info(str(source))
+        remaining = int(round(duration * info.samplerate))
+        partial = path.with_suffix(".partial.wav")
+        with sf.SoundFile(str(partial), "w", info.samplerate, info.channels, subtype=info.subtype) as output:
+            while remaining > 0:
+                for block in sf.blocks(str(source), blocksize=min(remaining, 60 * info.samplerate), dtype="int16",
+                                       frames=min(remaining, info.frames)):
+                    output.write(block)
+                    remaining -= len(block)
+        partial.rename(path)
+        return path
+    sources = load_sources()
+    rng = np.random.default_rng(seed)
+    chosen = [sources[i] for i in rng.choice(len(sources), size=num_speakers, replace=False)]
+    recording = simulate_recording(path.stem, chosen, duration, seed=seed)
+    save_audio(path, recording.waveform)
     return path
+
+
+class MemoryHook:
+    """Pipeline hook recording the peak resident memory reached by the end of each step
+
+    Passed as ``pipeline(file, hook=MemoryHook())``; ``steps`` maps each step name (in
+    the order the pipeline reports them, plus "end" once :meth:`close` is called) to
+    the process's peak RSS (``ru_maxrss``, MB) when that step last reported, so that the
+    difference between consecutive steps is what each step added to the peak.
+    Clustering and reconstruction run between "embeddings" and "discrete_diarization".
+    """
+
+    def __init__(self):
+        self.steps: Dict[str, float] = {}
+
+    @staticmethod
+    def peak() -> float:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def __call__(self, step_name: str, step_artefact=None, file=None, total=None, completed=None):
+        self.steps[step_name] = self.peak()
+
+    def close(self) -> Dict[str, float]:
+        self.steps["end"] = self.peak()
+        return self.steps
 
 
 def speed_child(args) -> None:
@@ -241,12 +297,73 @@ def speed_child(args) -> None:
             segmentation=load_model(segmentation, None), embedding=load_model(embedding, None), **STOCK_PIPELINE
         ).instantiate(STOCK_PARAMS)
     loaded = time.perf_counter()
-    diarization = pipeline({"uri": "speed", "audio": args.audio})
+    loaded_rss = MemoryHook.peak()
+    hook = MemoryHook()
+    diarization = pipeline({"uri": "speed", "audio": args.audio}, hook=hook)
     done = time.perf_counter()
     print(json.dumps({
         "load_s": loaded - start, "diarization_s": done - loaded, "duration_s": get_duration(args.audio),
-        "speakers": len(diarization.labels()),
+        "speakers": len(diarization.labels()), "loaded_rss_mb": loaded_rss, "steps_rss_mb": hook.close(),
     }))
+
+
+def run_child(command: List[str], timeout: float, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+              poll: Optional[Callable[[int], None]] = None, env: Optional[Dict[str, str]] = None):
+    """Run `command` in a subprocess; its output lines and resource usage
+
+    Parameters
+    ----------
+    command : list of str
+    timeout : float
+        Seconds after which the child is killed.
+    stdout : optional
+        Where its standard output goes (default: captured and returned; keep it short).
+    stderr : optional
+        Where its standard error goes (default: discarded).
+    poll : callable, optional
+        Called with the child's pid twice a second while it runs (e.g. to sample memory).
+    env : dict, optional
+        Its environment (default: this process's).
+
+    Returns
+    -------
+    output : list of str
+        Lines of its standard output (empty unless captured).
+    rusage : resource.struct_rusage
+        Its ``os.wait4`` resource usage: CPU time and ``ru_maxrss`` (peak resident
+        memory, in kB, of the largest process of its tree, not their sum).
+    returncode : int
+    timed_out : bool
+    """
+    child = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, env=env)
+    # os.wait4 gives the rusage of this very child (RUSAGE_CHILDREN would be the
+    # maximum over all children so far)
+    deadline, timed_out = time.monotonic() + timeout, False
+    while True:
+        pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            child.kill()
+            pid, status, rusage = os.wait4(child.pid, 0)
+            timed_out = True
+            break
+        if poll is not None:
+            poll(child.pid)
+        time.sleep(0.5)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    output = child.stdout.read().strip().splitlines() if child.stdout is not None else []
+    return output, rusage, child.returncode, timed_out
+
+
+def speed_command(args, system: str, audio: Path) -> List[str]:
+    """Command line of one speed measurement (``_speed`` mode of this script)"""
+    command = [sys.executable, __file__, "_speed", "--system", system, "--audio", str(audio),
+               "--threads", str(args.threads)]
+    for option in ("pipeline", "segmentation", "embedding"):
+        if getattr(args, option, None):
+            command += [f"--{option}", str(getattr(args, option))]
+    return command
 
 
 def speed(args) -> None:
@@ -263,34 +380,15 @@ def speed(args) -> None:
                 print(f"| pyannote.audio stock (random init) | {duration / 60:g} min | not run "
                       f"(> --stock-max-duration {args.stock_max_duration:g} s) | | | | |")
                 continue
-            command = [sys.executable, __file__, "_speed", "--system", system, "--audio", str(audio),
-                       "--threads", str(args.threads)]
-            for option in ("pipeline", "segmentation", "embedding"):
-                if getattr(args, option):
-                    command += [f"--{option}", str(getattr(args, option))]
-            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            command = speed_command(args, system, audio)
             label = "ours" if system == "ours" else "pyannote.audio stock (random init)"
-            # os.wait4 gives the rusage of this very child (RUSAGE_CHILDREN would be the
-            # maximum over all children so far)
-            deadline, timed_out = time.monotonic() + args.timeout, False
-            while True:
-                pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.monotonic() > deadline:
-                    child.kill()
-                    pid, status, rusage = os.wait4(child.pid, 0)
-                    timed_out = True
-                    break
-                time.sleep(0.5)
-            child.returncode = os.waitstatus_to_exitcode(status)
-            output = child.stdout.read().strip().splitlines()
+            output, rusage, returncode, timed_out = run_child(command, args.timeout)
             if timed_out:
                 print(f"| {label} | {duration / 60:g} min | > {args.timeout:g} (timeout) | "
                       f"> {args.timeout / duration:.3f} | {rusage.ru_utime + rusage.ru_stime:.1f} | | |", flush=True)
                 continue
-            if child.returncode != 0 or not output:
-                print(f"| {label} | {duration / 60:g} min | failed (exit {child.returncode}) | | | | |")
+            if returncode != 0 or not output:
+                print(f"| {label} | {duration / 60:g} min | failed (exit {returncode}) | | | | |")
                 continue
             result = json.loads(output[-1])
             # CPU time of the whole child (imports and model loading included): robust to
