@@ -236,6 +236,7 @@ class StreamingInference(Inference):
         step_size = round(self.step * target)
         blocks = chunk_blocks(num_samples, window_size, step_size, self._chunks_per_block())
         num_chunks = blocks[-1][1]
+        _, has_last_chunk = num_sliding_chunks(num_samples, window_size, step_size)
 
         if hook is not None:
             hook(completed=0, total=num_chunks)
@@ -277,22 +278,24 @@ class StreamingInference(Inference):
         finally:
             self.skip_aggregation, self.pre_aggregation_hook = skip_aggregation, pre_aggregation_hook
 
-        aggregate = functools.partial(self._aggregate_chunks, num_samples=num_samples, sample_rate=target)
+        # the zero-padded last chunk, if any, is cropped off the aggregated output
+        duration = num_samples / target if has_last_chunk else None
+        aggregate = functools.partial(self._aggregate_chunks, duration=duration)
         return map_with_specifications(self.model.specifications, aggregate, outputs, self.model.receptive_field)
 
     def _aggregate_chunks(
         self,
         outputs: np.ndarray,
         receptive_field: SlidingWindow,
-        num_samples: int = 0,
-        sample_rate: int = 16000,
+        duration: Optional[float] = None,
         specifications=None,
     ) -> SlidingWindowFeature:
         """What the end of pyannote's ``Inference.slide`` does with all chunk outputs
 
         Raw chunk outputs when aggregation is skipped (``skip_aggregation``, chunk-level
         or permutation-invariant outputs without ``pre_aggregation_hook``), else their
-        overlap-add aggregation cropped to the file.
+        overlap-add aggregation, cropped to [0, `duration`] when `duration` is given
+        (the file ends inside the last, zero-padded chunk).
         """
         chunks = SlidingWindow(start=0.0, duration=self.duration, step=self.step)
         if (
@@ -311,9 +314,6 @@ class StreamingInference(Inference):
             hamming=True,
             missing=0.0,
         )
-        window_size = self.model.audio.get_num_samples(self.duration)
-        step_size = round(self.step * sample_rate)
-        _, has_last_chunk = num_sliding_chunks(num_samples, window_size, step_size)
-        if has_last_chunk:  # remove the padding of the last chunk
-            aggregated.data = aggregated.crop(Segment(0.0, num_samples / sample_rate), mode="loose")
+        if duration is not None:  # remove the padding of the last chunk
+            aggregated.data = aggregated.crop(Segment(0.0, duration), mode="loose")
         return aggregated

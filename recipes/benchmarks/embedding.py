@@ -179,11 +179,13 @@ def main():
     for name, model in models.items():
         num_params = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("loss_func"))
         cohort = embed(model, cohort_chunks) if args.score_norm else None
+        # each trial list is embedded once, then scored with and without AS-norm
+        embeddings = {list_name: embed(model, chunks) for list_name, (chunks, _) in trial_lists.items()}
         for norm in [None, cohort] if args.score_norm else [None]:
             label = name if norm is None else f"{name} + AS-norm"
             row = f"{label:<34} {num_params / 1e6:>6.1f}M"
             for list_name, (chunks, within_file) in trial_lists.items():
-                targets, scores = trials(embed(model, chunks), [c[2] for c in chunks], [c[3] for c in chunks],
+                targets, scores = trials(embeddings[list_name], [c[2] for c in chunks], [c[3] for c in chunks],
                                          within_file, cohort=norm)
                 eer, dcf = equal_error_rate(targets, scores), min_dcf(targets, scores)
                 if norm is None:

@@ -159,8 +159,6 @@ def parse_args(argv=None):
         import pyannote_resnet50
 
         args.pipeline = str(pyannote_resnet50.DEFAULT_PIPELINE)
-    # read by diarization.speed_command
-    args.segmentation = args.embedding = None
     return args
 
 
