@@ -201,6 +201,28 @@ def test_speed_perturbed_copies_are_classes(tmp_path):
     assert task.train__len__() == 3 * unperturbed.train__len__()
 
 
+def test_batch_durations_from_a_fixed_grid(tmp_path):
+    """Every batch has one chunk duration, drawn from min_duration + k x duration_step"""
+    task = _setup(_protocol(tmp_path), duration=2.0, min_duration=1.0, duration_step=0.5)
+    assert task.batch_durations() == [1.0, 1.5, 2.0]
+    samples = task.train__iter__()
+    lengths = []
+    for _ in range(30 * task.batch_size):
+        lengths.append(next(samples)["X"].shape[1])
+    batches = [set(lengths[k : k + task.batch_size]) for k in range(0, len(lengths), task.batch_size)]
+    assert all(len(batch) == 1 for batch in batches)
+    assert {batch.pop() for batch in batches} == {SAMPLE_RATE, 3 * SAMPLE_RATE // 2, 2 * SAMPLE_RATE}
+    # a step that does not divide the range stops below `duration`
+    assert _setup(_protocol(tmp_path), duration=2.0, min_duration=1.0, duration_step=0.4).batch_durations() == [1.0, 1.4, 1.8]
+    # 0: pyannote.audio's uniform durations (many distinct lengths)
+    uniform = _setup(_protocol(tmp_path), duration=2.0, min_duration=1.0, duration_step=0.0)
+    assert uniform.batch_durations() == []
+    samples = uniform.train__iter__()
+    assert len({next(samples)["X"].shape[1] for _ in range(20 * uniform.batch_size)}) > 10
+    with pytest.raises(ValueError, match="duration_step"):
+        _setup(_protocol(tmp_path), duration_step=-1.0)
+
+
 def test_speed_perturbation_factors_are_checked(tmp_path):
     with pytest.raises(ValueError, match="speed_perturbation"):
         FileScopedSpeakerEmbedding(_protocol(tmp_path), speed_perturbation=[0.0], num_workers=0)

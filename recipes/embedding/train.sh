@@ -30,6 +30,8 @@ DURATION="${DURATION:-4.0}"
 MARGIN="${MARGIN:-11.5}"
 MARGIN_WARMUP="${MARGIN_WARMUP:-5}"
 LR="${LR:-1e-3}"
+# speed factors whose perturbed copies are new identities (Kaldi / WeSpeaker: 0.9, 1.1)
+SPEED="${SPEED:-[0.9,1.1]}"
 
 # Hydra changes the working directory: every path is absolute
 pyannote-audio-train \
@@ -39,7 +41,7 @@ pyannote-audio-train \
     task.duration=$DURATION task.min_duration=$MIN_DURATION task.min_turn_duration=1.0 \
     task.min_speech_duration=2.0 task.validation_duration=2.0 task.num_validation_chunks=4 \
     task.num_classes_per_batch=32 task.num_workers=1 \
-    "task.speed_perturbation=[0.9,1.1]" \
+    "task.speed_perturbation=$SPEED" \
     task.noise="$NOISE_DIR" task.rir="$RIR_DIR" \
     task.margin=$MARGIN task.scale=32.0 task.margin_warmup_epochs=$MARGIN_WARMUP \
     $MODEL \
