@@ -22,7 +22,6 @@ LibriSpeech and speechocean762 from OpenSLR).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Dict, List, Union
 
@@ -32,6 +31,7 @@ from pyannote_resnet50.core.io import SAMPLE_RATE, load_audio
 from pyannote_resnet50.database.mini import MINI_DIR, SUBSETS, split_speakers
 from pyannote_resnet50.database.registry import DATA_DIR
 from pyannote_resnet50.database.simulator import energy_vad, rttm_lines, uem_line
+from pyannote_resnet50.database.simulator.sources import read_speechocean_speakers
 
 READSPEECH_DIR = DATA_DIR / "readspeech"
 PROTOCOL = "ReadSpeech.SpeakerDiarization.Speakers"
@@ -60,11 +60,9 @@ def speechocean_speakers(speakers_tsv: Union[str, Path], seed: int = 0) -> Dict[
         speechocean762's ``speakers.tsv`` (columns speaker, gender, age).
     seed : int, optional
     """
-    with open(speakers_tsv, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
     strata = {
-        row["speaker"]: f"{row['gender']}-{'child' if int(row['age']) < 18 else 'adult'}"
-        for row in rows
+        speaker: f"{row['gender']}-{'child' if int(row['age']) < 18 else 'adult'}"
+        for speaker, row in read_speechocean_speakers(speakers_tsv).items()
     }
     return split_speakers(strata, seed=seed, split=SPEECHOCEAN_SPLIT)
 

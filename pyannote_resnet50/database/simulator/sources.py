@@ -16,7 +16,15 @@ SOURCE_RMS = 0.05
 #: silence inserted between the utterances of one speaker joined into one source
 JOIN_SILENCE = 0.3
 
-__all__ = ["LIBRISPEECH_DIR", "Source", "energy_vad", "read_speakers_sex", "load_sources", "readspeech_sources"]
+__all__ = [
+    "LIBRISPEECH_DIR",
+    "Source",
+    "energy_vad",
+    "read_speakers_sex",
+    "read_speechocean_speakers",
+    "load_sources",
+    "readspeech_sources",
+]
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,14 @@ def read_speakers_sex(path: Union[str, Path] = LIBRISPEECH_DIR / "SPEAKERS.TXT")
     return sex
 
 
+def read_speechocean_speakers(path: Union[str, Path]) -> Dict[str, Dict[str, str]]:
+    """Rows of speechocean762's speakers.tsv ({speaker: {"gender": ..., "age": ...}})."""
+    import csv
+
+    with open(path, newline="") as f:
+        return {row["speaker"]: row for row in csv.DictReader(f, delimiter="\t")}
+
+
 def _source(speaker: str, sex: str, waveforms: List[np.ndarray]) -> Optional[Source]:
     """Join the utterances of one speaker, find their speech, normalise its level."""
     gap = np.zeros(int(JOIN_SILENCE * SAMPLE_RATE), dtype=np.float32)
@@ -196,8 +212,6 @@ def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> Lis
     sources : list of Source
         In the order of `speakers`.
     """
-    import csv
-
     shared = Path(shared)
     if not shared.is_dir():
         raise FileNotFoundError(f"'{shared}' does not exist: give the folder holding librispeech/ and speechocean762/.")
@@ -205,8 +219,7 @@ def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> Lis
     sex = read_speakers_sex(librispeech / "SPEAKERS.TXT") if (librispeech / "SPEAKERS.TXT").is_file() else {}
     tsv = shared / "speechocean762" / "speakers.tsv"
     if tsv.is_file():
-        with open(tsv, newline="") as f:
-            sex.update({f"SO{row['speaker']}": row["gender"][:1].upper() for row in csv.DictReader(f, delimiter="\t")})
+        sex.update({f"SO{speaker}": row["gender"][:1].upper() for speaker, row in read_speechocean_speakers(tsv).items()})
     sources = []
     for speaker in speakers:
         corpus, name = speaker[:2], speaker[2:]
