@@ -309,13 +309,14 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
 
     def batch_durations(self) -> List[float]:
         """Chunk durations a training batch may have (empty: any in [min_duration, duration])"""
-        if self.duration_step <= 0 or self.min_duration >= self.duration:
-            return [] if self.min_duration < self.duration else [self.duration]
+        if self.min_duration >= self.duration:
+            return [self.duration]
+        if self.duration_step <= 0:
+            return []
         count = math.floor((self.duration - self.min_duration) / self.duration_step + 1e-6)
         return [round(self.min_duration + k * self.duration_step, 6) for k in range(count + 1)]
 
-    def _draw_batch_duration(self, rng) -> float:
-        durations = self.batch_durations()
+    def _draw_batch_duration(self, rng, durations: List[float]) -> float:
         return rng.choice(durations) if durations else rng.uniform(self.min_duration, self.duration)
 
     def train__iter__(self):
@@ -339,7 +340,8 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
         pairs = [(identity, factor) for identity in sorted(self._train) for factor in self.speed_factors]
         index = {klass: k for k, klass in enumerate(self.specifications.classes)}
 
-        batch_duration = self._draw_batch_duration(rng)
+        durations = self.batch_durations()
+        batch_duration = self._draw_batch_duration(rng, durations)
         num_samples = 0
         while True:
             rng.shuffle(pairs)
@@ -370,7 +372,7 @@ class FileScopedSpeakerEmbedding(SupervisedRepresentationLearningWithArcFace):
 
                     num_samples += 1
                     if num_samples == self.batch_size:
-                        batch_duration = self._draw_batch_duration(rng)
+                        batch_duration = self._draw_batch_duration(rng, durations)
                         num_samples = 0
 
     def train__len__(self):
