@@ -1,5 +1,6 @@
 """Single-speaker source material of the simulator: utterances and their speech regions."""
 
+import csv
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -122,8 +123,6 @@ def read_speakers_sex(path: Union[str, Path] = LIBRISPEECH_DIR / "SPEAKERS.TXT")
 
 def read_speechocean_speakers(path: Union[str, Path]) -> Dict[str, Dict[str, str]]:
     """Rows of speechocean762's speakers.tsv ({speaker: {"gender": ..., "age": ...}})."""
-    import csv
-
     with open(path, newline="") as f:
         return {row["speaker"]: row for row in csv.DictReader(f, delimiter="\t")}
 
