@@ -48,6 +48,21 @@ def test_exact_statistics():
     assert stats.overlap_ratio == pytest.approx(1 / 16)
     assert stats.silence_ratio == pytest.approx(1 - 16 / 30)
     assert stats.speaker_histogram() == {1: 1, 2: 1}
+    # pauses: spk01 speaks during spk00's gap 4-8 of a (a turn change, no pause);
+    # spk00 of b is silent from 2 to 12, when no one speaks (a 10 s pause)
+    assert row["pauses"] == []
+    assert stats.pauses.tolist() == [10.0]
+
+
+def test_within_speaker_pauses():
+    """A gap another speaker fills is a turn change, not a pause; touching segments are one stretch."""
+    c = _file("c", [(0, 2, "A"), (1.5, 3, "B"), (3.5, 5, "A"), (5.4, 6, "A"), (6, 7, "A"), (7.5, 8, "B"), (9, 10, "A")], end=10)
+    row = file_stats(c)
+    assert row["pauses"] == pytest.approx([0.4])
+    stats = subset_stats("P", [c], "test")
+    assert stats.short_pauses(1.0) == pytest.approx(60 * 0.4 / stats.speech.sum())
+    assert stats.short_pauses(0.3) == 0.0
+    assert "1 within a speaker, median 0.40 s" in stats.format()
 
 
 def test_figure(voxconverse_dev, tmp_path):

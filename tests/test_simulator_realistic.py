@@ -130,3 +130,25 @@ def test_readspeech_sources_join_utterances():
     assert len(so.speech) >= 7 and so.waveform.dtype == np.float32
     with pytest.raises(ValueError, match="ReadSpeech identity"):
         readspeech_sources(SHARED, ["0001"])
+
+
+@needs_shared
+def test_simulate_cli_noise_only(tmp_path, capsys):
+    """`--noise-only` sets the share of pauses turned into noise-only stretches; bad values are refused."""
+    from pyannote.database.util import load_rttm
+
+    from pyannote_resnet50.cli.simulate import main
+
+    common = ["--num-files", "1", "--duration", "90", "--preset", "voxconverse", "--seed", "4",
+              "--noise", str(SHARED_NOISE / "noise")]
+    silence = {}
+    for share in (0.0, 0.5):
+        out = tmp_path / str(share)
+        assert main([str(out), "--noise-only", str(share)] + common) == 0
+        (annotation,) = load_rttm(out / "simulated.rttm").values()
+        silence[share] = 90 - annotation.get_timeline().support().duration()
+    assert silence[0.5] > silence[0.0] + 10
+    for bad in (["--noise-only", "1.5", "--preset", "voxconverse"], ["--noise-only", "0.2"]):
+        with pytest.raises(SystemExit):
+            main([str(tmp_path / "bad")] + bad)
+        assert "--noise-only" in capsys.readouterr().err

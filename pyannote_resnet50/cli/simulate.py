@@ -57,6 +57,11 @@ def main(argv=None) -> int:
     parser.add_argument("--overlap", type=float, default=0.04, help="share of overlapped speech (default: 0.04)")
     parser.add_argument("--mean-pause", type=float, default=0.4, help="mean pause between turns, seconds")
     parser.add_argument("--snr", type=_range, default=(10.0, 30.0), help="SNR in dB, or range LOW:HIGH (default: 10:30)")
+    parser.add_argument(
+        "--noise-only", type=float, default=None,
+        help="probability that a pause becomes a 2-15 s stretch of noise or music with no speaker "
+        "(--preset voxconverse; default 0.05)",
+    )
     parser.add_argument("--sources", type=Path, default=LIBRISPEECH_DIR, help="folder of {speaker}-*.flac utterances")
     parser.add_argument("--speakers", type=Path, default=None, help="text file of speaker ids to draw from (one per line)")
     parser.add_argument("--preset", choices=["mini", "voxconverse"], default="mini",
@@ -90,6 +95,12 @@ def main(argv=None) -> int:
         noise = (held_out_noise_files if args.held_out_noise else training_noise_files)(args.noise)
     rir = [args.rir] if args.rir is not None else None
     explicit = {a: getattr(args, a) for a in ("overlap", "mean_pause", "snr") if getattr(args, a) != parser.get_default(a)}
+    if args.noise_only is not None:
+        if not 0.0 <= args.noise_only <= 1.0:
+            parser.error(f"--noise-only is a probability in [0, 1], got {args.noise_only}.")
+        if args.preset != "voxconverse":
+            parser.error("--noise-only needs --preset voxconverse (the mini preset has no noise-only stretches).")
+        explicit["noise_only"] = args.noise_only
     if args.preset == "voxconverse":
         config = SimulationConfig.voxconverse(noise=noise, rir=rir, **explicit)
     else:

@@ -14,6 +14,12 @@ give 20.1 h, 4.5 speakers per file and 3.7 % overlap on VoxConverse dev):
   counted as file-scoped identities (:func:`~pyannote_resnet50.database.labels.scoped_label`),
   as labels of VoxConverse are local to each file.
 - **turns**: the RTTM lines (segments) as annotated, not merged.
+- **pauses**: the gaps between consecutive stretches of one speaker's speech (its
+  segments merged where they touch or overlap) that no other speaker fills, cropped
+  to the UEM. They reveal the labelling convention: annotations that bridge short
+  pauses (AMI's, VoxConverse's) have few under 1 s, a precise alignment has many. A
+  pipeline's ``segmentation.min_duration_off`` (gaps of one speaker filled) is where
+  a model is matched to a corpus's convention.
 """
 
 from collections import Counter
@@ -22,11 +28,12 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
+from pyannote.core import Segment
 
 from .labels import scoped_annotation
 from .registry import get_protocol, protocol_subset, protocol_subsets
 
-__all__ = ["SubsetStats", "file_stats", "subset_stats", "protocol_stats", "plot_stats"]
+__all__ = ["SubsetStats", "file_stats", "within_speaker_pauses", "subset_stats", "protocol_stats", "plot_stats"]
 
 
 @dataclass
@@ -43,6 +50,8 @@ class SubsetStats:
         Number of speakers of each file.
     turns : np.ndarray
         Duration of every turn (RTTM segment) of the subset, seconds.
+    pauses : np.ndarray
+        Duration of every within-speaker pause of the subset, seconds (module docstring).
     identities : int
         Number of distinct file-scoped speaker identities of the subset.
     """
@@ -55,6 +64,7 @@ class SubsetStats:
     overlap: np.ndarray = field(default_factory=lambda: np.zeros(0))
     speakers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     turns: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pauses: np.ndarray = field(default_factory=lambda: np.zeros(0))
     identities: int = 0
 
     @property
@@ -82,6 +92,11 @@ class SubsetStats:
         """Non-speech / total duration."""
         return 1.0 - float(self.speech.sum() / max(self.duration.sum(), 1e-12))
 
+    def short_pauses(self, shorter_than: float = 1.0) -> float:
+        """Seconds of within-speaker pauses shorter than `shorter_than` per minute of speech."""
+        short = self.pauses[self.pauses < shorter_than].sum()
+        return float(60.0 * short / max(self.speech.sum(), 1e-12))
+
     def speaker_histogram(self) -> Dict[int, int]:
         """{number of speakers: number of files}."""
         return dict(sorted(Counter(self.speakers.tolist()).items()))
@@ -97,6 +112,7 @@ class SubsetStats:
             "speakers_per_file": round(float(self.speakers.mean()), 1) if self.num_files else 0.0,
             "max_speakers": int(self.speakers.max()) if self.num_files else 0,
             "identities": self.identities,
+            "short_pauses_per_minute": round(self.short_pauses(1.0), 2),
         }
 
     def format(self) -> str:
@@ -122,6 +138,13 @@ class SubsetStats:
             if len(t)
             else "  turns                  0",
         ]
+        q = self.pauses
+        if len(q):
+            lines.append(
+                f"  pauses                 {len(q)} within a speaker, median {np.median(q):.2f} s, under 0.5 s {100 * np.mean(q < 0.5):.0f} %, "
+                f"under 1 s {100 * np.mean(q < 1.0):.0f} %; {self.short_pauses(1.0):.2f} s of pauses under 1 s per "
+                f"minute of speech"
+            )
         return "\n".join(lines)
 
 
@@ -132,7 +155,8 @@ def file_stats(file: Mapping) -> Dict:
     -------
     stats : dict
         "duration", "speech", "overlap" (seconds), "speakers" (count), "turns"
-        (durations, seconds) and "identities" (file-scoped labels).
+        and "pauses" (durations, seconds; module docstring) and "identities"
+        (file-scoped labels).
     """
     annotation = scoped_annotation(file)
     annotated = file.get("annotated") if hasattr(file, "get") else None
@@ -147,25 +171,44 @@ def file_stats(file: Mapping) -> Dict:
         "overlap": annotation.get_overlap().duration(),
         "speakers": len(annotation.labels()),
         "turns": [segment.duration for segment, _ in annotation.itertracks()],
+        "pauses": within_speaker_pauses(annotation),
         "identities": annotation.labels(),
     }
+
+
+def within_speaker_pauses(annotation) -> List[float]:
+    """Durations of the gaps between consecutive stretches of each speaker that no other speaker fills.
+
+    A gap during which someone else speaks is a turn change, not a pause.
+    """
+    speech = annotation.get_timeline().support()
+    pauses = []
+    for label in annotation.labels():
+        stretches = list(annotation.label_timeline(label, copy=False).support())
+        for before, after in zip(stretches[:-1], stretches[1:]):
+            gap = Segment(before.end, after.start)
+            if not speech.crop(gap, mode="intersection"):
+                pauses.append(gap.duration)
+    return pauses
 
 
 def subset_stats(protocol_name: str, files: Iterable[Mapping], subset: str) -> SubsetStats:
     """Gather :func:`file_stats` of `files` into a :class:`SubsetStats`."""
     stats = SubsetStats(protocol=protocol_name, subset=subset)
-    rows, turns, identities = [], [], set()
+    rows, turns, pauses, identities = [], [], [], set()
     for file in files:
         row = file_stats(file)
         stats.uris.append(file["uri"])
         rows.append((row["duration"], row["speech"], row["overlap"], row["speakers"]))
         turns.extend(row["turns"])
+        pauses.extend(row["pauses"])
         identities.update(row["identities"])
     if rows:
         duration, speech, overlap, speakers = map(np.asarray, zip(*rows))
         stats.duration, stats.speech, stats.overlap = duration, speech, overlap
         stats.speakers = speakers.astype(int)
     stats.turns = np.asarray(turns, dtype=float)
+    stats.pauses = np.asarray(pauses, dtype=float)
     stats.identities = len(identities)
     return stats
 

@@ -11,7 +11,8 @@
 # NUM_TRAIN simulated training conversations of 2-5 min (default 60, about 3.5 hours),
 # built once into OUTPUT_DIR/data (speakers of ReadSpeech train, training noises; the
 # development conversations use ReadSpeech development speakers); SEED (default 1) draws
-# them (another seed, other conversations of the same speakers).
+# them (another seed, other conversations of the same speakers); NOISE_ONLY (default: the
+# preset's 0.05) is the probability that a pause becomes a 2-15 s noise or music stretch.
 # Output: OUTPUT_DIR/segmentation.ckpt (best development DER), training_curve.{csv,png}.
 set -euo pipefail
 
@@ -22,12 +23,14 @@ shift $(( $# > 2 ? 2 : $# ))
 SHARED="$(realpath "${SHARED:-$ROOT/../shared/data}")"
 NUM_TRAIN="${NUM_TRAIN:-60}"
 SEED="${SEED:-1}"
+NOISE_ONLY="${NOISE_ONLY:-}"
 INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt}")"
 DATA="$OUTPUT_DIR/data"
 
 if [ ! -f "$DATA/database.yml" ]; then
     common=(--duration 120:300 --preset voxconverse --readspeech "$SHARED"
             --noise "$SHARED/noise/noise" --rir "$SHARED/noise/rir")
+    if [ -n "$NOISE_ONLY" ]; then common+=(--noise-only "$NOISE_ONLY"); fi
     pyannote-resnet50 simulate "$DATA" --name sim-train --num-files "$NUM_TRAIN" --speakers-subset train \
         --seed "$SEED" --uri-prefix trn "${common[@]}"
     pyannote-resnet50 simulate "$DATA" --name development --num-files 8 --speakers-subset development \
