@@ -150,3 +150,31 @@ def test_crafted_portable_checkpoint_is_refused(tmp_path):
     torch.save(checkpoint, tmp_path / "system.ckpt")
     with pytest.raises(TypeError, match="is not a pyannote.audio Model"):
         Model.from_pretrained(tmp_path / "system.ckpt")
+
+
+def test_cli_slims_a_named_checkpoint(tmp_path, capsys):
+    """`python -m pyannote_resnet50.models.checkpoint RUN_DIR NAME --checkpoint CKPT` slims that
+    checkpoint, not the best one; --help works; no run directory is a clear usage error."""
+    from pyannote_resnet50.models.checkpoint import load_checkpoint, main
+
+    model = _tiny_model()
+    _pyannote_format(model, tmp_path / "epoch=0-EqualErrorRate=0.100000.ckpt")
+    name = next(iter(model.named_parameters()))[0]
+    first = model.state_dict()[name].clone()
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    _pyannote_format(model, tmp_path / "epoch=1-EqualErrorRate=0.200000.ckpt")
+    main([str(tmp_path), "chosen.ckpt", "--checkpoint", "epoch=1-EqualErrorRate=0.200000.ckpt"])
+    chosen = load_checkpoint(tmp_path / "chosen.ckpt")["state_dict"]
+    main([str(tmp_path), "best.ckpt"])
+    best = load_checkpoint(tmp_path / "best.ckpt")["state_dict"]
+    assert torch.equal(chosen[name], model.state_dict()[name])
+    assert torch.equal(best[name], first)  # epoch 0 has the lowest EER
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    with pytest.raises(SystemExit):
+        main([])
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "x.ckpt", "--checkpoint", "missing.ckpt"])
+    assert "missing.ckpt" in capsys.readouterr().err

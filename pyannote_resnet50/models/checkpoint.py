@@ -451,16 +451,38 @@ def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt"
 
 def main(argv: Optional[list] = None) -> None:
     """``python -m pyannote_resnet50.models.checkpoint RUN_DIR [NAME]``: slim the best checkpoint
-    of a run; ``python -m pyannote_resnet50.models.checkpoint --convert CKPT...``: rewrite
-    checkpoints in the portable format (in place, weights unchanged)."""
-    import sys
+    of a run; ``--checkpoint CKPT`` slims that checkpoint instead of the best; ``--convert CKPT...``:
+    rewrite checkpoints in the portable format (in place, weights unchanged)."""
+    import argparse
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--convert"]:
-        for path in argv[1:]:
+    parser = argparse.ArgumentParser(
+        prog="python -m pyannote_resnet50.models.checkpoint",
+        description="Slim the best checkpoint of a pyannote-audio-train run (weights and hyper-parameters "
+        "only, loadable with weights_only=True), or rewrite checkpoints in the portable format.",
+    )
+    parser.add_argument("run_dir", nargs="?", type=Path, help="pyannote-audio-train run directory")
+    parser.add_argument("name", nargs="?", default="embedding.ckpt",
+                        help="name of the slim checkpoint written in RUN_DIR (default: embedding.ckpt)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="slim this checkpoint of RUN_DIR (e.g. 'epoch=5-DiarizationErrorRate=0.2189.ckpt') "
+                        "instead of the best one")
+    parser.add_argument("--convert", nargs="+", type=Path, metavar="CKPT",
+                        help="rewrite these checkpoints in the portable format, in place")
+    args = parser.parse_args(argv)
+    if args.convert:
+        for path in args.convert:
             print(f"portable checkpoint: {convert_checkpoint(path)}")
-    else:
-        slim_best_checkpoint(*argv)
+        return
+    if args.run_dir is None:
+        parser.error("give a run directory (or --convert CKPT...).")
+    if args.checkpoint is not None:
+        source = args.checkpoint if args.checkpoint.is_file() else args.run_dir / args.checkpoint
+        if not source.is_file():
+            parser.error(f"checkpoint '{args.checkpoint}' not found (neither as a path nor in '{args.run_dir}').")
+        slim = save_slim_checkpoint(source, args.run_dir / args.name)
+        print(f"slim checkpoint: {slim} ({slim.stat().st_size / 1e6:.1f} MB) from {source}")
+        return
+    slim_best_checkpoint(args.run_dir, args.name)
 
 
 if __name__ == "__main__":
