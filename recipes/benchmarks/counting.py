@@ -26,7 +26,12 @@ import os
 from pathlib import Path
 from typing import Dict, List
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SWEEP_THRESHOLDS = np.linspace(0.75, 1.25, 11)  # times the pipeline's threshold
+SWEEP_FRACTIONS = np.linspace(0.0, 0.1, 6)
 
 
 def count_scores(pipeline, files: List[Dict], oracle: bool) -> Dict[str, float]:
@@ -58,11 +63,115 @@ def count_scores(pipeline, files: List[Dict], oracle: bool) -> Dict[str, float]:
     }
 
 
+def sweep(pipeline, files: List[Dict]) -> Dict[str, np.ndarray]:
+    """DER (%) and share of exact counts (%) of `files` over the grid of ``clustering.threshold``
+    (:data:`SWEEP_THRESHOLDS` times the pipeline's) and ``min_cluster_fraction`` (:data:`SWEEP_FRACTIONS`).
+
+    Returns
+    -------
+    grid : dict
+        "thresholds", "fractions" (axes), "DER", "exact" and "bias" (mean estimated minus
+        reference count), each (num_thresholds, num_fractions).
+    """
+    import copy
+
+    from pyannote.database import get_annotated
+    from pyannote.metrics.diarization import DiarizationErrorRate
+    from tqdm.auto import tqdm
+
+    from pyannote_resnet50.pipelines.optimize import precompute
+
+    if not hasattr(pipeline.clustering, "min_cluster_fraction"):
+        raise ValueError("--sweep needs an agglomerative pipeline (clustering: AgglomerativeClustering).")
+    files = [dict(file) for file in files]
+    precompute(pipeline, files)  # segmentation and embeddings once, kept in each file
+    base = pipeline.parameters(instantiated=True)
+    thresholds = SWEEP_THRESHOLDS * base["clustering"]["threshold"]
+    shape = (len(thresholds), len(SWEEP_FRACTIONS))
+    grid = {"thresholds": thresholds, "fractions": SWEEP_FRACTIONS,
+            "DER": np.zeros(shape), "exact": np.zeros(shape), "bias": np.zeros(shape)}
+    try:
+        for (i, threshold), (j, fraction) in tqdm(
+            [(a, b) for a in enumerate(thresholds) for b in enumerate(SWEEP_FRACTIONS)], desc="operating points"
+        ):
+            params = copy.deepcopy(base)
+            params["clustering"].update(threshold=float(threshold), min_cluster_fraction=float(fraction))
+            pipeline.instantiate(params)
+            der, errors = DiarizationErrorRate(collar=0.0), []
+            for file in files:
+                uem = get_annotated(file)
+                hypothesis = pipeline(file)
+                der(file["annotation"], hypothesis, uem=uem)
+                errors.append(len(hypothesis.crop(uem).labels()) - len(file["annotation"].crop(uem).labels()))
+            grid["DER"][i, j] = 100 * abs(der)
+            grid["exact"][i, j] = 100 * np.mean(np.equal(errors, 0))
+            grid["bias"][i, j] = np.mean(errors)
+    finally:
+        pipeline.training = False
+        pipeline.instantiate(base)
+    return grid
+
+
+def main_sweep(args) -> int:
+    """``--sweep``: the operating-point grid of each pipeline, on development."""
+    from pyannote.audio import Pipeline
+
+    from pyannote_resnet50.database import get_protocol
+
+    protocol = args.protocols[0]
+    files = list(get_protocol(protocol).development())
+    grids = {}
+    systems = []
+    for spec in args.pipeline:
+        name, _, config = spec.partition("=")
+        pipeline = Pipeline.from_pretrained(config)
+        systems.append((name, pipeline))
+        if args.oracle:
+            systems.append((f"{name}, oracle segmentation", pipeline.oracle_twin()))
+    for name, pipeline in systems:
+        grid = grids[name] = sweep(pipeline, files)
+        print(f"\n{name}, {protocol} development ({len(files)} files): DER % / exact count % / mean count error")
+        print("| threshold | " + " | ".join(f"fraction {f:.2f}" for f in grid["fractions"]) + " |")
+        print("|---:|" + "---:|" * len(grid["fractions"]))
+        for i, threshold in enumerate(grid["thresholds"]):
+            print(f"| {threshold:.3f} | " + " | ".join(
+                f"{grid['DER'][i, j]:.2f} / {grid['exact'][i, j]:.0f} / {grid['bias'][i, j]:+.2f}"
+                for j in range(len(grid["fractions"]))) + " |")
+        best = np.unravel_index(np.argmax(grid["exact"]), grid["exact"].shape)
+        print(f"most exact counts: {grid['exact'][best]:.0f} % of the files (threshold {grid['thresholds'][best[0]]:.3f}, "
+              f"fraction {grid['fractions'][best[1]]:.2f}, DER {grid['DER'][best]:.2f} %); lowest DER "
+              f"{grid['DER'].min():.2f} %")
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(len(grids), 2, figsize=(10, 3.6 * len(grids)), squeeze=False)
+        for row, (name, grid) in zip(axes, grids.items()):
+            for ax, key, cmap in zip(row, ("DER", "exact"), ("viridis_r", "viridis")):
+                image = ax.imshow(grid[key], aspect="auto", origin="lower", cmap=cmap)
+                ax.set_xticks(range(len(grid["fractions"])), [f"{f:.2f}" for f in grid["fractions"]])
+                ax.set_yticks(range(len(grid["thresholds"])), [f"{t:.2f}" for t in grid["thresholds"]])
+                ax.set(xlabel="min_cluster_fraction", ylabel="threshold",
+                       title=f"{name}: {'DER %' if key == 'DER' else 'exact count, % of files'}")
+                fig.colorbar(image, ax=ax)
+        fig.tight_layout()
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=120)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline", action="append", required=True, help="NAME=config.yaml (repeatable)")
     parser.add_argument("--protocols", nargs="*", default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug"])
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of the DERs there")
+    parser.add_argument("--sweep", action="store_true",
+                        help="instead: DER and exact-count share of each agglomerative pipeline over a grid of operating "
+                        "points, on the development subset of the first protocol")
+    parser.add_argument("--oracle", action="store_true", help="with --sweep: also sweep with the reference segmentation")
     args = parser.parse_args(argv)
 
     import torch
@@ -71,6 +180,8 @@ def main(argv=None) -> int:
     from pyannote_resnet50.database import get_protocol
 
     torch.set_num_threads(2)
+    if args.sweep:
+        return main_sweep(args)
     sets = {name: list(get_protocol(name).test()) for name in args.protocols}
     rows = []
     for spec in args.pipeline:
@@ -94,7 +205,6 @@ def main(argv=None) -> int:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        import numpy as np
 
         fig, ax = plt.subplots(figsize=(10, 4))
         labels = [f"{n}\n{seg} seg.\n{p.split('.')[0]}" for n, seg, p, _ in rows]
