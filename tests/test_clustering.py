@@ -66,3 +66,30 @@ def test_pipeline_accepts_spectral_clustering(tmp_path):
     pipeline.instantiate(pipeline.default_parameters())
     with pytest.raises(ValueError, match="clustering must be one of"):
         SpeakerDiarization(clustering="KMeans")
+
+
+def test_agglomerative_clustering_subsamples_reproducibly():
+    """Beyond max_num_embeddings the dendrogram is built on a subsample drawn the same way on
+    every run, and every embedding is still assigned to its cluster."""
+    import random
+
+    from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+    from pyannote_resnet50.pipelines.clustering import MAX_AGGLOMERATIVE_EMBEDDINGS, AgglomerativeClustering
+
+    assert AgglomerativeClustering().max_num_embeddings == MAX_AGGLOMERATIVE_EMBEDDINGS
+    embeddings, labels = _clusters(3, per_cluster=40)
+    chunked = embeddings.reshape(60, 2, -1)
+    segmentations = SlidingWindowFeature(np.ones((60, 10, 2)), SlidingWindow(duration=1.0, step=1.0))
+    clustering = AgglomerativeClustering(max_num_embeddings=30)
+    clustering.instantiate({"method": "centroid", "threshold": 0.7, "min_cluster_size": 2, "min_cluster_fraction": 0.0})
+    train, chunk_idx, speaker_idx = clustering.filter_embeddings(chunked, segmentations)
+    assert len(train) == 30 and np.all(np.diff(chunk_idx * 2 + speaker_idx) > 0)
+    runs = []
+    for seed in (0, 1):
+        random.seed(seed)  # pyannote.audio's own subsample would follow this
+        hard, _, centroids = clustering(chunked, segmentations=segmentations)
+        runs.append(hard)
+    assert np.array_equal(runs[0], runs[1])
+    assert centroids.shape[0] == 3 and np.all(runs[0] >= 0)
+    assert _agreement(runs[0].reshape(-1), labels) == 1.0
