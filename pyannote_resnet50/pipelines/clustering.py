@@ -111,14 +111,17 @@ class ValidatedClustering:
         with Python's global ``random.shuffle``, so that a long recording's output could
         change from run to run; here they are drawn by a generator seeded with their number.
         """
-        active = np.sum(segmentations.data, axis=1) > 0
-        valid = ~np.any(np.isnan(embeddings), axis=2)
-        chunk_idx, speaker_idx = np.where(active * valid)
-        if len(chunk_idx) > self.max_num_embeddings:
+        limit = self.max_num_embeddings
+        self.max_num_embeddings = np.inf  # pyannote.audio's filter (active and valid), no subsample
+        try:
+            filtered, chunk_idx, speaker_idx = super().filter_embeddings(embeddings, segmentations=segmentations)
+        finally:
+            self.max_num_embeddings = limit
+        if len(chunk_idx) > limit:
             rng = np.random.default_rng(len(chunk_idx))
-            keep = np.sort(rng.choice(len(chunk_idx), size=int(self.max_num_embeddings), replace=False))
-            chunk_idx, speaker_idx = chunk_idx[keep], speaker_idx[keep]
-        return embeddings[chunk_idx, speaker_idx], chunk_idx, speaker_idx
+            keep = np.sort(rng.choice(len(chunk_idx), size=int(limit), replace=False))
+            filtered, chunk_idx, speaker_idx = filtered[keep], chunk_idx[keep], speaker_idx[keep]
+        return filtered, chunk_idx, speaker_idx
 
     def set_num_clusters(
         self,
