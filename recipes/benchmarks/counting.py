@@ -34,6 +34,11 @@ SWEEP_THRESHOLDS = np.linspace(0.75, 1.25, 11)  # times the pipeline's threshold
 SWEEP_FRACTIONS = np.linspace(0.0, 0.1, 6)
 
 
+def num_speakers_in(annotation, uem) -> int:
+    """Number of speakers of `annotation` inside `uem` (the count scored everywhere here)."""
+    return len(annotation.crop(uem).labels())
+
+
 def count_scores(pipeline, files: List[Dict], oracle: bool) -> Dict[str, float]:
     """DER with estimated / oracle count (%), share of exact counts (%), mean |error| of the count."""
     from pyannote.database import get_annotated
@@ -46,11 +51,10 @@ def count_scores(pipeline, files: List[Dict], oracle: bool) -> Dict[str, float]:
         if oracle:
             inputs["annotation"] = file["annotation"]
         uem = get_annotated(file)
-        reference = file["annotation"].crop(uem)
-        num_speakers = len(reference.labels())
+        num_speakers = num_speakers_in(file["annotation"], uem)
         hypothesis = pipeline(inputs)
         estimated(file["annotation"], hypothesis, uem=uem)
-        found = len(hypothesis.crop(uem).labels())
+        found = num_speakers_in(hypothesis, uem)
         exact += found == num_speakers
         errors.append(found - num_speakers)
         told(file["annotation"], pipeline(inputs, num_speakers=num_speakers), uem=uem)
@@ -102,7 +106,7 @@ def sweep(pipeline, files: List[Dict]) -> Dict[str, np.ndarray]:
                 uem = get_annotated(file)
                 hypothesis = pipeline(file)
                 der(file["annotation"], hypothesis, uem=uem)
-                errors.append(len(hypothesis.crop(uem).labels()) - len(file["annotation"].crop(uem).labels()))
+                errors.append(num_speakers_in(hypothesis, uem) - num_speakers_in(file["annotation"], uem))
             grid["DER"][i, j] = 100 * abs(der)
             grid["exact"][i, j] = 100 * np.mean(np.equal(errors, 0))
             grid["bias"][i, j] = np.mean(errors)

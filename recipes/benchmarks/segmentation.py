@@ -24,7 +24,7 @@ Usage
         --segmentation "Mini=pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt" \\
         --segmentation "realistic=training_runs/segmentation/segmentation.ckpt" --plot docs/segmentation.png
     # the shipped pipeline with segmentation.min_duration_off set to 0.5 s and to 1 s
-    python -W ignore recipes/benchmarks/segmentation.py --min-duration-off 0.5 --min-duration-off 1.0 \
+    python -W ignore recipes/benchmarks/segmentation.py --min-duration-off 0.5 --min-duration-off 1.0 \\
         --segmentation "realistic=pyannote_resnet50/data/checkpoints/segmentation-realistic.ckpt"
 """
 
