@@ -12,6 +12,7 @@ from pyannote.audio.core.task import Problem, Resolution, Specifications
 
 from pyannote_resnet50.models import ResNet50
 from pyannote_resnet50.models.checkpoint import (
+    UnsafeCheckpointError,
     _safe_globals_exactly,
     convert_checkpoint,
     from_portable,
@@ -148,7 +149,7 @@ def test_crafted_portable_checkpoint_is_refused(tmp_path):
 
     checkpoint["pyannote.audio"]["architecture"]["model"] = {"module": "os", "class": "system"}
     torch.save(checkpoint, tmp_path / "system.ckpt")
-    with pytest.raises(TypeError, match="is not a pyannote.audio Model"):
+    with pytest.raises(UnsafeCheckpointError, match="architecture os.system is not a pyannote.audio Model"):
         Model.from_pretrained(tmp_path / "system.ckpt")
 
 
@@ -178,3 +179,53 @@ def test_cli_slims_a_named_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path), "x.ckpt", "--checkpoint", "missing.ckpt"])
     assert "missing.ckpt" in capsys.readouterr().err
+
+
+def test_unsafe_checkpoint_refused_with_its_name(tmp_path, capsys):
+    """Every path that reads a checkpoint refuses a crafted one with an error naming it and
+    saying what is loaded (exit code 2 on the command lines); nothing runs, nothing is written."""
+    from test_train_cli import _Payload
+
+    from pyannote_resnet50.cli import main as cli
+    from pyannote_resnet50.models.checkpoint import TRUSTED_CHECKPOINTS, load_checkpoint, main
+
+    marker = tmp_path / "payload-ran"
+    model = _tiny_model()
+    crafted = tmp_path / "crafted.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                "pytorch-lightning_version": "2.6.0", "pyannote.audio": {}, "evil": _Payload(marker)}, crafted)
+    with pytest.raises(UnsafeCheckpointError) as error:
+        load_checkpoint(crafted)
+    assert isinstance(error.value, pickle.UnpicklingError) and isinstance(error.value, ValueError)
+    message = str(error.value)
+    assert f"checkpoint '{crafted}' is refused" in message and "Unsupported global" in message
+    assert TRUSTED_CHECKPOINTS in message and "weights_only=False" not in message
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "best_k_models.yaml").write_text(f"{crafted}: 0.1\n")
+    old = _pyannote_format(model, tmp_path / "old.ckpt")
+    before = old.read_bytes()
+    for argv in ([str(run_dir), "slim.ckpt", "--checkpoint", str(crafted)],  # a chosen checkpoint
+                 [str(run_dir)],  # the run's best-model entry
+                 ["--convert", str(old), str(crafted)]):  # checked before any is rewritten
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert f"checkpoint '{crafted}' is refused" in err and TRUSTED_CHECKPOINTS in err and "Traceback" not in err
+    assert old.read_bytes() == before and not list(run_dir.glob("*.ckpt"))
+
+    output_dir = tmp_path / "optimized"
+    assert cli(["optimize", "AMI.SpeakerDiarization.Debug", str(output_dir), "--embedding", str(crafted)]) == 2
+    err = capsys.readouterr().err
+    assert f"--embedding: checkpoint '{crafted}' is refused" in err and not output_dir.exists()
+    assert not marker.exists()
+
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="is not a torch checkpoint"):
+        load_checkpoint(garbage)
+    garbage.write_bytes(old.read_bytes()[:1000])  # truncated
+    with pytest.raises(ValueError, match="torch checkpoint"):
+        load_checkpoint(garbage)

@@ -23,6 +23,7 @@ from pyannote_resnet50.core.batch import (
     add_batch_arguments,
     atomic_write,
     check_batch_arguments,
+    check_output_dir,
     check_pipeline_options,
     check_settings,
     load_pipeline,
@@ -31,6 +32,7 @@ from pyannote_resnet50.core.batch import (
     score,
     select_shard,
 )
+from pyannote_resnet50.core.uri import check_uris, output_path
 
 __all__ = ["main", "parse_args", "load_pipeline"]
 
@@ -46,8 +48,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "(exit code 1 when any failed), and OUTPUT is written once every file is done.",
     )
     parser.add_argument("pipeline", help="config.yaml written by `pyannote-resnet50 optimize` (or any "
-                        "pyannote.audio pipeline config.yaml), or 'default' (the shipped pipeline: Mini checkpoints, "
-                        "hyper-parameters tuned on Mini development), or 'oracle' (oracle segmentation: upper bound)")
+                        "pyannote.audio pipeline config.yaml), or 'default' (the shipped pipeline, "
+                        "pyannote_resnet50.DEFAULT_PIPELINE: segmentation trained on realistic simulated "
+                        "conversations and AMI, embedding trained on ReadSpeech, hyper-parameters tuned on Mini "
+                        "development), or 'oracle' (oracle segmentation: upper bound)")
     parser.add_argument("protocol", help="e.g. Mini.SpeakerDiarization.Simulated")
     parser.add_argument("--subset", default="test", choices=SUBSETS, help="default: test")
     parser.add_argument("--output", required=True, type=Path,
@@ -75,9 +79,16 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from pyannote_resnet50.database.registry import get_protocol, protocol_subset
 
+    output_dir = args.output.with_name(args.output.name + ".d")
     try:  # unknown protocol, subset the protocol lacks, malformed annotation files: say what to fix
+        if args.output.is_dir():
+            raise ValueError(f"--output '{args.output}' is a folder: give the path of the RTTM file to write "
+                             f"(per-file outputs go to '{output_dir}').")
+        check_output_dir(output_dir, option="the per-file folder of --output")
         protocol = get_protocol(args.protocol, database_yml=args.database)
         files = list(protocol_subset(protocol, args.subset))
+        # uris name the per-file outputs: none may lead out of the output folder
+        check_uris(file["uri"] for file in files)
         pipeline = load_pipeline(args.pipeline).to(torch.device(args.device))
     except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
         return refuse(error)
@@ -106,7 +117,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if unresolved and not jobs:
         return refuse(unresolved[0][1])
 
-    output_dir = args.output.with_name(args.output.name + ".d")
     try:
         check_pipeline_options(pipeline, options)
         check_settings(output_dir, {"pipeline_sha256": pipeline_fingerprint(args.pipeline), **speakers,
@@ -128,7 +138,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"DER {100 * result[0]:.2f} % over {result[1]} files (pyannote.metrics, no collar, overlapped "
               "speech scored; `pyannote-metrics diarization` gives the details)")
 
-    rttms = [output_dir / f"{file['uri']}.rttm" for file in files]
+    rttms = [output_path(output_dir, file["uri"], ".rttm") for file in files]
     missing = [rttm for rttm in rttms if not rttm.exists()]
     if missing:
         print(f"{args.output} not written: {len(missing)} of {len(files)} files of {args.protocol} {args.subset} "

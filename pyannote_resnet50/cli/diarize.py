@@ -19,6 +19,7 @@ from pyannote_resnet50.core.batch import (
     Job,
     add_batch_arguments,
     check_batch_arguments,
+    check_output_dir,
     check_pipeline_options,
     check_settings,
     load_pipeline,
@@ -28,6 +29,7 @@ from pyannote_resnet50.core.batch import (
     select_shard,
 )
 from pyannote_resnet50.cli.optimize import setup_runtime
+from pyannote_resnet50.core.uri import check_uris as check_output_names
 
 #: extensions looked for in folders and glob matches
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aif", ".aiff")
@@ -96,11 +98,13 @@ def collect_audio(inputs: Sequence[str]) -> List[Path]:
 
 
 def check_uris(files: Sequence[Path], output_dir: Path) -> None:
-    """Refuse files whose uri (name without extension) RTTM cannot hold, or that two files share."""
+    """Refuse files whose uri (name without extension) RTTM cannot hold, that cannot name an
+    output file (:func:`pyannote_resnet50.core.uri.check_uri`), or that two files share."""
     invalid = [str(p) for p in files if not p.stem or re.search(r"\s", p.stem)]
     if invalid:
         raise ValueError("a uri (the file name without extension) is an RTTM field and cannot contain spaces or "
                          "other whitespace: rename these files (e.g. replace spaces by '_'):\n  " + "\n  ".join(invalid))
+    check_output_names(p.stem for p in files)
     by_uri: Dict[str, List[Path]] = {}
     for path in files:
         by_uri.setdefault(path.stem, []).append(path)
@@ -147,6 +151,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
 
     try:
+        check_output_dir(args.output_dir)
         files = collect_audio(args.audio)
         check_uris(files, args.output_dir)
         references = load_references(args.reference) if args.reference else {}

@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import torch
-
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -28,9 +26,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("output_dir", help="where config.yaml, checkpoints and trials.sqlite go")
     parser.add_argument("--subset", default="development", help="subset to tune on (default: development)")
     parser.add_argument("--segmentation", default=None,
-                        help="segmentation checkpoint, or 'oracle' (upper bound) "
-                        "(default: committed segmentation-mini.ckpt)")
-    parser.add_argument("--embedding", default=None, help="embedding checkpoint (default: committed embedding-readspeech.ckpt)")
+                        help="segmentation checkpoint, or 'oracle' (upper bound) (default: the shipped "
+                        "pipeline's, pyannote_resnet50/data/checkpoints/segmentation-realistic.ckpt)")
+    parser.add_argument("--embedding", default=None, help="embedding checkpoint (default: the shipped pipeline's, "
+                        "pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt)")
     parser.add_argument("--trials", type=int, default=50, help="total number of trials of the study (default: 50)")
     parser.add_argument("--sampler", default="TPESampler", choices=["TPESampler", "RandomSampler"])
     parser.add_argument("--seed", type=int, default=42)
@@ -67,7 +66,40 @@ def setup_runtime(args: argparse.Namespace) -> None:
     """Never reach huggingface.co; set the number of torch CPU threads."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.threads:
+        import torch
+
         torch.set_num_threads(args.threads)
+
+
+def check_inputs(args: argparse.Namespace, files) -> None:
+    """Refuse, before any work, what `optimize` would fail on or must not write
+
+    An output folder that is a file, checkpoints the safe loader refuses (or URLs), and
+    with ``--cache`` uris that would lead out of the cache folder.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        Naming the option and the file or uri.
+    """
+    from pyannote_resnet50.core.batch import check_output_dir
+    from pyannote_resnet50.core.uri import check_uris
+    from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class
+    from pyannote_resnet50.pipelines import ORACLE
+    from pyannote_resnet50.pipelines.utils import resolve_checkpoint
+
+    check_output_dir(args.output_dir, option="OUTPUT_DIR")
+    for option, checkpoint in (("--segmentation", args.segmentation), ("--embedding", args.embedding)):
+        if checkpoint is None or checkpoint == ORACLE:
+            continue
+        try:
+            path = resolve_checkpoint(checkpoint, None)
+            model_class(load_checkpoint(path), path)
+        except (ValueError, FileNotFoundError) as error:
+            raise (FileNotFoundError if isinstance(error, FileNotFoundError) else ValueError)(
+                f"{option}: {error}") from None
+    if args.cache:
+        check_uris(file["uri"] for file in files)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -79,10 +111,15 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:  # unknown protocol or subset, malformed annotation files: say what to fix
         protocol = get_protocol(args.protocol, database_yml=args.database)
-        protocol_subset(protocol, args.subset)
+        files = protocol_subset(protocol, args.subset)
     except (ValueError, FileNotFoundError) as error:
         print(f"pyannote-resnet50 optimize: {error}", file=sys.stderr)
         return 1
+    try:  # refused before any work: nothing is written
+        check_inputs(args, files)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"pyannote-resnet50 optimize: error: {error}", file=sys.stderr)
+        return 2
     result = optimize(
         protocol,
         args.output_dir,

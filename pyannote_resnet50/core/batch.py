@@ -7,6 +7,9 @@ reported and the run goes on. Files can be spread over worker processes (``worke
 over independent jobs (:func:`select_shard`, ``--shard I/N``) without any coordination:
 each job writes its own files into the same folder.
 
+Output names come from uris through :func:`pyannote_resnet50.core.uri.output_path`,
+which refuses a uri that would lead out of the output folder.
+
 The output folder also holds ``.run.json``, the settings that determine the diarization
 (pipeline files, numbers of speakers, ...): a rerun with other settings is refused unless
 ``overwrite`` is set, so that results of two settings are never mixed.
@@ -28,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from pyannote_resnet50.core.uri import output_path
+
 if TYPE_CHECKING:  # pragma: no cover
     from pyannote.core import Annotation, Timeline
 
@@ -38,6 +43,7 @@ __all__ = [
     "select_shard",
     "add_batch_arguments",
     "check_batch_arguments",
+    "check_output_dir",
     "load_pipeline",
     "check_pipeline_options",
     "check_settings",
@@ -93,6 +99,9 @@ def parse_shard(text: str) -> Tuple[int, int]:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not I/N (e.g. 1/4: the first of 4 shards)") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': N, the number of shards, must be at least 1 (e.g. 1/4: the "
+                                         "first of 4 shards)")
     if not 1 <= index <= count:
         raise argparse.ArgumentTypeError(
             f"'{text}': I must be between 1 and N (shards are 1-based: 1/{max(count, 1)} ... "
@@ -145,8 +154,28 @@ def check_batch_arguments(parser: argparse.ArgumentParser, args: argparse.Namesp
         parser.error(f"--min-speakers {args.min_speakers} is above --max-speakers {args.max_speakers}")
 
 
+def check_output_dir(path: Union[str, Path], option: str = "--output-dir") -> None:
+    """Refuse an output folder that exists as something else than a folder (or lies under a file)
+
+    Raises
+    ------
+    ValueError
+        Naming `path`, the file in the way and `option`.
+    """
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            where = "is" if folder == path else f"lies under '{folder}', which is"
+            raise ValueError(f"{option} '{path}' {where} a file, not a folder: choose a folder (it is "
+                             "created if needed), or move the file away.")
+
+
 def load_pipeline(name: str):
     """Pipeline from a config.yaml path, or "default" (the shipped one), or "oracle".
+
+    Every config, ours or stock, is loaded by
+    :func:`pyannote_resnet50.core.pipeline.from_pretrained`: local files only, allow-listed
+    classes, checkpoints read by the safe loader.
 
     Parameters
     ----------
@@ -154,23 +183,32 @@ def load_pipeline(name: str):
         "default" (:data:`pyannote_resnet50.DEFAULT_PIPELINE`), "oracle" (oracle
         segmentation: an upper bound, needs the reference), or the path of a
         pyannote.audio pipeline config.yaml (never downloaded).
-    """
-    from pyannote.audio import Pipeline
 
+    Raises
+    ------
+    FileNotFoundError
+        When the config, or a file it names, does not exist.
+    ValueError
+        When the config or what it names is refused, or cannot be loaded.
+    """
     from pyannote_resnet50 import DEFAULT_PIPELINE
+    from pyannote_resnet50.core.pipeline import from_pretrained
     from pyannote_resnet50.pipelines import ORACLE, SpeakerDiarization
+    from pyannote_resnet50.pipelines.utils import is_url
 
     if name == "default":
-        return Pipeline.from_pretrained(DEFAULT_PIPELINE)
+        return from_pretrained(DEFAULT_PIPELINE)
     if name == ORACLE:
         pipeline = SpeakerDiarization(segmentation=ORACLE)
         return pipeline.instantiate(pipeline.default_parameters())
-    if not Path(name).is_file():
+    if not Path(name).is_file() and not is_url(name):  # a URL is refused by from_pretrained
         raise FileNotFoundError(f"pipeline config '{name}' does not exist: give 'default' or the path of a "
                                 "config.yaml (e.g. written by `pyannote-resnet50 optimize`); pipelines are "
                                 "never downloaded.")
     try:
-        return Pipeline.from_pretrained(name)
+        return from_pretrained(name)
+    except (FileNotFoundError, ValueError):  # refusals: they name the config and the entry
+        raise
     except Exception as error:
         raise ValueError(f"cannot load pipeline config '{name}' ({type(error).__name__}: {error}): give 'default' "
                          "or a pyannote.audio pipeline config.yaml, e.g. written by `pyannote-resnet50 optimize`, "
@@ -312,7 +350,7 @@ def _load_rttm(path: Path, uri: str) -> "Annotation":
 def process(job: Job, pipeline, output_dir: Path, plot: bool = False, overwrite: bool = False,
             hook=None) -> None:
     """Diarize `job` into ``output_dir/{uri}.rttm`` (unless done) and plot it into ``{uri}.png``."""
-    rttm = output_dir / f"{job.uri}.rttm"
+    rttm = output_path(output_dir, job.uri, ".rttm")
     if rttm.exists() and not overwrite:
         diarization = _load_rttm(rttm, job.uri)
     else:
@@ -322,7 +360,8 @@ def process(job: Job, pipeline, output_dir: Path, plot: bool = False, overwrite:
     if plot:
         from pyannote_resnet50.core.plot import plot_diarization
 
-        plot_diarization(diarization, output_dir / f"{job.uri}.png", reference=job.reference, uem=_uem(job))
+        plot_diarization(diarization, output_path(output_dir, job.uri, ".png"), reference=job.reference,
+                         uem=_uem(job))
 
 
 _PIPELINE = None  # the pipeline of this (worker) process
@@ -398,8 +437,8 @@ def run_jobs(
     output_dir.mkdir(parents=True, exist_ok=True)
 
     def done(job: Job) -> bool:
-        return not overwrite and (output_dir / f"{job.uri}.rttm").exists() and (
-            not plot or (output_dir / f"{job.uri}.png").exists())
+        return not overwrite and output_path(output_dir, job.uri, ".rttm").exists() and (
+            not plot or output_path(output_dir, job.uri, ".png").exists())
 
     todo = [job for job in jobs if not done(job)]
     if len(todo) < len(jobs):
@@ -474,7 +513,7 @@ def score(jobs: Sequence[Job], output_dir: Union[str, Path]) -> Optional[Tuple[f
 
     metric, count = DiarizationErrorRate(), 0
     for job in jobs:
-        rttm = Path(output_dir) / f"{job.uri}.rttm"
+        rttm = output_path(output_dir, job.uri, ".rttm")
         if job.reference is None or not rttm.exists():
             continue
         metric(job.reference, _load_rttm(rttm, job.uri), uem=_uem(job))

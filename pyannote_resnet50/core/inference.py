@@ -30,6 +30,8 @@ from pyannote.audio.utils.multi_task import map_with_specifications
 from pyannote.audio.utils.reproducibility import fix_reproducibility
 from pyannote.core import Segment, SlidingWindow, SlidingWindowFeature
 
+from pyannote_resnet50.core.io import validate_file
+
 __all__ = ["StreamingInference", "num_sliding_chunks", "chunk_blocks"]
 
 #: default duration of the audio blocks read at once, in seconds (rounded to whole batches)
@@ -151,7 +153,7 @@ class StreamingInference(Inference):
         sample_rate : int
             Sample rate (0 for streams).
         """
-        file = self.model.audio.validate_file(file)
+        file = validate_file(file)  # pyannote's, converting in-memory waveforms (dtype, numpy, (time,))
         if "waveform" in file:
             return file, file["waveform"].shape[1], file["sample_rate"]
         if isinstance(file["audio"], IOBase):

@@ -34,7 +34,10 @@ Reading
 -------
 :func:`load_checkpoint` reads full training checkpoints (Lightning, Hydra, optimizer
 states) with ``weights_only=True`` and an allow-list of plain-data types: a crafted
-checkpoint whose unpickling would run code is refused.
+checkpoint whose unpickling would run code is refused with an
+:class:`UnsafeCheckpointError` naming the file and what it holds. The model class a
+checkpoint names (its "architecture") must be a pyannote.audio ``Model`` of
+:data:`MODEL_PACKAGES` (:func:`model_class`): no other module is imported.
 """
 
 import collections
@@ -42,7 +45,10 @@ import contextlib
 import dataclasses
 import io
 import os
+import pickle
+import re
 import typing
+import zipfile
 from importlib import import_module
 from pathlib import Path
 from typing import Any, Dict, Iterable, Mapping, Optional, Union
@@ -54,6 +60,7 @@ from pyannote.audio.core.task import Problem, Resolution, Specifications
 from torch.torch_version import TorchVersion
 
 __all__ = [
+    "UnsafeCheckpointError",
     "PortableCheckpoint",
     "is_portable",
     "save_checkpoint",
@@ -61,6 +68,7 @@ __all__ = [
     "convert_checkpoint",
     "slim_best_checkpoint",
     "load_checkpoint",
+    "model_class",
     "to_portable",
     "from_portable",
     "allow_pyannote_checkpoints",
@@ -97,6 +105,31 @@ TRAINING_CHECKPOINT_SAFE_GLOBALS = [
 
 #: "architecture" of portable checkpoints: what `Model.from_pretrained` imports and calls
 PORTABLE_ARCHITECTURE = {"module": "pyannote_resnet50.models.checkpoint", "class": "PortableCheckpoint"}
+
+#: packages whose models a checkpoint may name as its architecture (nothing else is imported)
+MODEL_PACKAGES = ("pyannote.audio", "pyannote_resnet50")
+
+#: what a refused checkpoint should be instead (the end of every refusal message)
+TRUSTED_CHECKPOINTS = (
+    "Only checkpoints written by Lightning / pyannote.audio (pyannote-audio-train, pyannote_resnet50) whose "
+    "contents are allow-listed (tensors, plain data, pyannote.audio specifications, Hydra / omegaconf "
+    "configurations) and whose architecture is a pyannote.audio or pyannote_resnet50 Model are loaded. "
+    "If you trust the file, load its model where it was written and save it again with "
+    "pyannote_resnet50.models.checkpoint.save_checkpoint(model, path)."
+)
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError, ValueError):
+    """A checkpoint refused by :func:`load_checkpoint`: loading it could run code
+
+    A ``pickle.UnpicklingError`` (what torch's safe loader raises) and a ``ValueError``
+    (a bad input, as command lines report them); its message names the file, what it
+    holds that is refused, and :data:`TRUSTED_CHECKPOINTS`.
+    """
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        super().__init__(f"checkpoint '{path}' is refused: {reason}; nothing in it was run. {TRUSTED_CHECKPOINTS}")
 
 
 # ------------------------------------------------------------------ allow-lists
@@ -147,11 +180,30 @@ def load_checkpoint(path: Union[str, Path]) -> dict:
 
     Raises
     ------
-    pickle.UnpicklingError
-        When the checkpoint holds any other type.
+    UnsafeCheckpointError
+        When the checkpoint holds any other type (a ``pickle.UnpicklingError``), naming
+        the file and the refused type.
+    ValueError
+        When the file is not a torch checkpoint at all.
     """
-    with training_checkpoint_globals():
-        return torch.load(path, map_location="cpu", weights_only=True)
+    with open(path, "rb") as file:
+        header = file.read(1)
+    if header != pickle.PROTO and not zipfile.is_zipfile(path):  # torch.save writes a zip (a pickle before 1.6)
+        raise ValueError(f"'{path}' is not a torch checkpoint: it is neither a zip file nor a pickle.")
+    try:
+        with training_checkpoint_globals():
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message advises to allow-list the type, or to load with weights_only=False: keep the cause only
+        cause = re.search(r"WeightsUnpickler error: ([^\n]*?)(\. Please use|\n|$)", str(error))
+        detail = f" ({cause.group(1).strip()})" if cause else ""
+        raise UnsafeCheckpointError(path, f"it holds pickled objects outside the allow-list{detail}") from None
+    except Exception as error:  # zip, pickle or storage errors of a file that is no checkpoint
+        raise ValueError(f"'{path}' is not a readable torch checkpoint ({type(error).__name__}: {error}).") from None
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"'{path}' is not a pyannote.audio checkpoint: it holds a {type(checkpoint).__name__}, "
+                         "not a dict.")
+    return checkpoint
 
 
 # ------------------------------------------------------------ portable format
@@ -251,15 +303,45 @@ def from_portable(checkpoint: Mapping) -> dict:
     return checkpoint
 
 
-def _model_class(checkpoint: Mapping) -> type:
-    """Model class named by a checkpoint in pyannote.audio's own format"""
+def model_class(checkpoint: Mapping, path: Union[str, Path, None] = None) -> type:
+    """Model class named by a (portable or pyannote.audio) checkpoint, if allow-listed
+
+    Only modules of :data:`MODEL_PACKAGES` are imported, and the class must be a
+    pyannote.audio ``Model``: what ``Model.from_pretrained`` would import and call.
+
+    Parameters
+    ----------
+    checkpoint : dict
+        Loaded checkpoint (e.g. by :func:`load_checkpoint`).
+    path : str or Path, optional
+        Its file, named in errors.
+
+    Raises
+    ------
+    UnsafeCheckpointError
+        When the checkpoint names no model, or a class outside the allow-list.
+    """
     from pyannote.audio import Model
 
-    architecture = checkpoint["pyannote.audio"]["architecture"]
-    Klass = getattr(import_module(architecture["module"]), architecture["class"])
+    metadata = checkpoint.get("pyannote.audio") or {}
+    architecture = metadata.get("architecture") or {}
+    if is_portable(checkpoint):
+        architecture = architecture.get("model") or {}
+    module, name = str(architecture.get("module", "")), str(architecture.get("class", ""))
+    Klass = None
+    if any(module == package or module.startswith(f"{package}.") for package in MODEL_PACKAGES):
+        try:
+            Klass = getattr(import_module(module), name, None)
+        except ImportError:
+            Klass = None
     if not (isinstance(Klass, type) and issubclass(Klass, Model)):
-        raise TypeError(f"checkpoint architecture {architecture} is not a pyannote.audio Model.")
+        raise UnsafeCheckpointError(
+            path or "<checkpoint>",
+            f"its architecture {module}.{name} is not a pyannote.audio Model of {' or '.join(MODEL_PACKAGES)}",
+        )
     return Klass
+
+
 
 
 def _save(checkpoint: Mapping, path: Union[str, Path]) -> Path:
@@ -306,7 +388,7 @@ class PortableCheckpoint:
             Instance of the class named under "architecture" / "model".
         """
         checkpoint = from_portable(torch.load(checkpoint_path, map_location=map_location, weights_only=True))
-        Klass = _model_class(checkpoint)
+        Klass = model_class(checkpoint, checkpoint_path if isinstance(checkpoint_path, (str, Path)) else None)
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         buffer.seek(0)
@@ -469,20 +551,32 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--convert", nargs="+", type=Path, metavar="CKPT",
                         help="rewrite these checkpoints in the portable format, in place")
     args = parser.parse_args(argv)
+
+    def refuse(error: Exception) -> None:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+
     if args.convert:
+        try:  # every checkpoint is checked before any is rewritten
+            for path in args.convert:
+                load_checkpoint(path)
+        except (FileNotFoundError, IsADirectoryError, ValueError) as error:
+            refuse(error)
         for path in args.convert:
             print(f"portable checkpoint: {convert_checkpoint(path)}")
         return
     if args.run_dir is None:
         parser.error("give a run directory (or --convert CKPT...).")
-    if args.checkpoint is not None:
-        source = args.checkpoint if args.checkpoint.is_file() else args.run_dir / args.checkpoint
-        if not source.is_file():
-            parser.error(f"checkpoint '{args.checkpoint}' not found (neither as a path nor in '{args.run_dir}').")
-        slim = save_slim_checkpoint(source, args.run_dir / args.name)
-        print(f"slim checkpoint: {slim} ({slim.stat().st_size / 1e6:.1f} MB) from {source}")
-        return
-    slim_best_checkpoint(args.run_dir, args.name)
+    try:
+        if args.checkpoint is not None:
+            source = args.checkpoint if args.checkpoint.is_file() else args.run_dir / args.checkpoint
+            if not source.is_file():
+                parser.error(f"checkpoint '{args.checkpoint}' not found (neither as a path nor in '{args.run_dir}').")
+            slim = save_slim_checkpoint(source, args.run_dir / args.name)
+            print(f"slim checkpoint: {slim} ({slim.stat().st_size / 1e6:.1f} MB) from {source}")
+            return
+        slim_best_checkpoint(args.run_dir, args.name)
+    except (FileNotFoundError, ValueError) as error:  # refused or unreadable checkpoints, no run directory
+        refuse(error)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ from pyannote.core import SlidingWindow, SlidingWindowFeature
 from pyannote.pipeline import Optimizer
 from tqdm.auto import tqdm
 
+from pyannote_resnet50.core.uri import check_uris, output_path
 from pyannote_resnet50.database.registry import protocol_subset
+from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class
 from pyannote_resnet50.pipelines.speaker_diarization import ORACLE, SpeakerDiarization
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_EMBEDDING,
@@ -69,6 +71,7 @@ def _export(model: PathOrModel, default: Path, path: Path) -> Text:
         return ORACLE
     if model is None or isinstance(model, (str, Path)):
         source = resolve_checkpoint(model, default)
+        model_class(load_checkpoint(source), source)  # a refused checkpoint is not copied
         if source != path.resolve():
             shutil.copyfile(source, path)
     else:
@@ -187,7 +190,7 @@ def precompute(
     threshold = None if pipeline.powerset else pipeline.segmentation.threshold
     files = list(files)
     for file in tqdm(files, desc="segmentation + embeddings", disable=not show_progress, unit="file"):
-        npz = None if cache_dir is None else Path(cache_dir) / f"{file['uri']}.npz"
+        npz = None if cache_dir is None else output_path(cache_dir, file["uri"], ".npz")
         cached = None if npz is None else _load_cache(npz)
         if cached is not None:
             segmentations, embeddings = cached
@@ -288,6 +291,8 @@ def optimize(
         raise ValueError(f"sampler must be 'TPESampler' or 'RandomSampler', not '{sampler}'.")
     output_dir = Path(output_dir)
     files: List = list(protocol_subset(protocol, subset))
+    if cache:  # uris name the cache files: none may lead out of the cache folder
+        check_uris(file["uri"] for file in files)
     pipeline_params = {**export_checkpoints(output_dir, segmentation, embedding), **pipeline_params}
     pipeline = SpeakerDiarization(
         **{k: (v if v == ORACLE or k not in ("segmentation", "embedding") else output_dir / v) for k, v in pipeline_params.items()}

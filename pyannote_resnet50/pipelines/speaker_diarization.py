@@ -33,7 +33,7 @@ from pyannote.metrics.diarization import GreedyDiarizationErrorRate
 from pyannote.pipeline.parameter import ParamDict, Uniform
 
 from pyannote_resnet50.core.inference import StreamingInference
-from pyannote_resnet50.core.io import check_audio
+from pyannote_resnet50.core.io import check_audio, validate_file
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
 from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
 from pyannote_resnet50.pipelines.utils import (
@@ -584,6 +584,16 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         clean = clean[rows, seg_index].transpose(0, 2, 1) * ~outside[:, None]
         use_clean = clean.sum(axis=2, keepdims=True) >= self.embedding_min_frames
         return np.where(use_clean, clean, full).astype(np.float32)
+
+    def __call__(self, file: AudioFile, **kwargs):
+        """Apply the pipeline (pyannote.audio's ``Pipeline.__call__``) to `file`
+
+        In-memory waveforms are validated by
+        :func:`pyannote_resnet50.core.io.validate_file`: any float dtype, integer PCM,
+        numpy arrays and ``(time,)`` waveforms are converted, anything else (and a sample
+        rate that is not a positive integer) is refused with a clear message.
+        """
+        return super().__call__(validate_file(file), **kwargs)
 
     # ~~~~ reconstruction (same as pyannote.audio) ~~~~
 

@@ -1,13 +1,17 @@
 """Model loading and checkpoint helpers of pyannote_resnet50 pipelines.
 
 Models are only ever loaded from local files: a path that does not exist raises
-``FileNotFoundError`` instead of falling back to a huggingface.co download as
-:func:`pyannote.audio.pipelines.utils.get_model` would.
+``FileNotFoundError`` (and a URL ``ValueError``) instead of falling back to a download
+as :func:`pyannote.audio.pipelines.utils.get_model` would. Every checkpoint is first
+read by the safe loader (:func:`pyannote_resnet50.models.checkpoint.load_checkpoint`:
+allow-listed contents, allow-listed model class), so that a crafted one is refused with
+a message naming it before pyannote.audio's ``Model.from_pretrained`` reads it.
 """
 
 import inspect
 from pathlib import Path
 from typing import Mapping, Optional, Text, Union
+from urllib.parse import urlparse
 
 import torch
 from pyannote.audio import Model
@@ -15,7 +19,12 @@ from pyannote.audio.core.pipeline import Pipeline as PyannotePipeline
 from pyannote.audio.core.task import Problem, Resolution, Specifications
 
 # written by the one checkpoint module; re-exported here for the pipelines
-from pyannote_resnet50.models.checkpoint import allow_pyannote_checkpoints, save_checkpoint
+from pyannote_resnet50.models.checkpoint import (
+    allow_pyannote_checkpoints,
+    load_checkpoint,
+    model_class,
+    save_checkpoint,
+)
 
 #: checkpoints committed with the package
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
@@ -35,6 +44,7 @@ __all__ = [
     "DEFAULT_EMBEDDING",
     "DEFAULT_CONFIG",
     "config_dir",
+    "is_url",
     "resolve_checkpoint",
     "load_model",
     "save_checkpoint",
@@ -72,6 +82,12 @@ def config_dir() -> Optional[Path]:
     return None
 
 
+def is_url(location: Union[Text, Path]) -> bool:
+    """Whether `location` is a URL (``http://...``, ``s3://...``): what is never downloaded"""
+    text = str(location)
+    return "://" in text or urlparse(text).scheme in ("http", "https", "ftp", "file")
+
+
 def resolve_checkpoint(checkpoint: Union[Text, Path], default: Path) -> Path:
     """Resolve a local checkpoint path.
 
@@ -93,7 +109,12 @@ def resolve_checkpoint(checkpoint: Union[Text, Path], default: Path) -> Path:
     ------
     FileNotFoundError
         When the checkpoint does not exist (models are never downloaded).
+    ValueError
+        When `checkpoint` is a URL.
     """
+    if checkpoint is not None and is_url(checkpoint):
+        raise ValueError(f"checkpoint '{checkpoint}' is a URL: checkpoints are never downloaded. Download it "
+                         "yourself from a source you trust and give its local path.")
     path = Path(default if checkpoint is None else checkpoint).expanduser()
     if not path.is_absolute():
         base = config_dir()
@@ -124,6 +145,12 @@ def load_model(model: PathOrModel, default: Path) -> Model:
     Returns
     -------
     model : Model
+
+    Raises
+    ------
+    UnsafeCheckpointError
+        When the checkpoint holds types outside the safe loader's allow-list, or names a
+        model class outside pyannote.audio and pyannote_resnet50 (nothing in it is run).
     """
     if isinstance(model, Model):
         return model.eval()
@@ -134,6 +161,9 @@ def load_model(model: PathOrModel, default: Path) -> Model:
     else:
         raise TypeError(f"unsupported model type {type(model).__name__}: expected Model, path or dict.")
     kwargs["checkpoint"] = resolve_checkpoint(kwargs.get("checkpoint"), default)
+    # the safe loader first: a refused checkpoint is named, and Model.from_pretrained only
+    # imports the (allow-listed) model class it names
+    model_class(load_checkpoint(kwargs["checkpoint"]), kwargs["checkpoint"])
     kwargs.setdefault("strict", False)
     kwargs.setdefault("map_location", torch.device("cpu"))
     # portable checkpoints need no allow-list; those written by stock pyannote.audio or
