@@ -4,8 +4,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..database.eda import plot_stats, protocol_stats
-
 
 def main(argv=None) -> int:
     """Print the statistics of the subsets of a protocol and optionally plot them.
@@ -29,6 +27,8 @@ def main(argv=None) -> int:
     parser.add_argument("--database", "--database-yml", dest="database_yml", type=Path, default=None,
                         help="database.yml (default: $PYANNOTE_DATABASE_CONFIG or the checkout's)")
     args = parser.parse_args(argv)
+
+    from ..database.eda import plot_stats, protocol_stats
 
     try:
         stats = protocol_stats(args.protocol, subsets=args.subset, database_yml=args.database_yml)

@@ -4,7 +4,8 @@ import argparse
 import time
 from pathlib import Path
 
-from ..database.mini import MINI_DIR, NUM_FILES, PROTOCOL, SUBSETS, build_mini
+#: subsets of the Mini protocol (``pyannote_resnet50.database.mini.SUBSETS``, which imports torch)
+SUBSETS = ("train", "development", "test")
 
 
 def main(argv=None) -> int:
@@ -21,17 +22,21 @@ def main(argv=None) -> int:
         "speakers, speakers disjoint across train / development / test). Idempotent: the same "
         "seed rewrites identical files.",
     )
-    parser.add_argument("--output", type=Path, default=MINI_DIR, help=f"output folder (default: {MINI_DIR})")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="output folder (default: the package's data/mini, where the protocol reads it)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0, the committed corpus)")
     for subset in SUBSETS:
-        parser.add_argument(
-            f"--num-{subset}", type=int, default=NUM_FILES[subset], help=f"number of {subset} recordings"
-        )
+        parser.add_argument(f"--num-{subset}", type=int, default=None,
+                            help=f"number of {subset} recordings (default: the committed corpus's)")
     parser.add_argument("--annotations-only", action="store_true", help="do not write audio")
     args = parser.parse_args(argv)
 
+    from ..database.mini import MINI_DIR, NUM_FILES, PROTOCOL, build_mini
+
+    args.output = MINI_DIR if args.output is None else args.output
     start = time.perf_counter()
-    num_files = {subset: getattr(args, f"num_{subset}") for subset in SUBSETS}
+    num_files = {subset: NUM_FILES[subset] if getattr(args, f"num_{subset}") is None
+                 else getattr(args, f"num_{subset}") for subset in SUBSETS}
     written = build_mini(
         args.output, seed=args.seed, num_files=num_files, write_audio=not args.annotations_only, progress=True
     )

@@ -4,17 +4,6 @@ import argparse
 import time
 from pathlib import Path
 
-from ..augmentation import held_out_noise_files, training_noise_files
-from ..database.registry import DATA_DIR
-from ..database.simulator import (
-    LIBRISPEECH_DIR,
-    SimulationConfig,
-    load_sources,
-    readspeech_sources,
-    simulate_recordings,
-    write_recordings,
-)
-
 
 def _range(text: str):
     """Parse "A" or "A:B" into a (low, high) pair of floats."""
@@ -62,7 +51,9 @@ def main(argv=None) -> int:
         help="probability that a pause becomes a 2-15 s stretch of noise or music with no speaker "
         "(--preset voxconverse; default 0.05)",
     )
-    parser.add_argument("--sources", type=Path, default=LIBRISPEECH_DIR, help="folder of {speaker}-*.flac utterances")
+    parser.add_argument("--sources", type=Path, default=None,
+                        help="folder of {speaker}-*.flac utterances (default: the LibriSpeech utterances shipped "
+                        "in the package)")
     parser.add_argument("--speakers", type=Path, default=None, help="text file of speaker ids to draw from (one per line)")
     parser.add_argument("--preset", choices=["mini", "voxconverse"], default="mini",
                         help="mini: the Mini corpus's simulation (uniform 1-6 s turns, coloured noise); voxconverse: "
@@ -83,6 +74,18 @@ def main(argv=None) -> int:
     parser.add_argument("--uri-prefix", default="sim", help="uri of file i is {prefix}{i:03d}")
     args = parser.parse_args(argv)
 
+    from ..augmentation import held_out_noise_files, training_noise_files
+    from ..database.registry import DATA_DIR
+    from ..database.simulator import (
+        LIBRISPEECH_DIR,
+        SimulationConfig,
+        load_sources,
+        readspeech_sources,
+        simulate_recordings,
+        write_recordings,
+    )
+
+    args.sources = LIBRISPEECH_DIR if args.sources is None else args.sources
     speakers = args.speakers.read_text().split() if args.speakers else None
     if args.readspeech is not None:
         if speakers is None:
