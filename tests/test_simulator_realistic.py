@@ -124,10 +124,10 @@ def test_written_realistic_recording_is_16k(tmp_path, sources):
 
 @pytest.mark.skipif(not (SHARED / "speechocean762").is_dir(), reason="../shared/data not found")
 def test_readspeech_sources_join_utterances():
-    """A speechocean762 speaker's 7 utterances make one source; identities keep their corpus prefix."""
+    """A speechocean762 speaker's 20 utterances (Ogg Opus) make one source; identities keep their corpus prefix."""
     (so,) = readspeech_sources(SHARED, ["SO0001"])
     assert so.speaker == "SO0001" and so.sex == "M"
-    assert len(so.speech) >= 7 and so.waveform.dtype == np.float32
+    assert len(so.speech) >= 20 and so.waveform.dtype == np.float32
     with pytest.raises(ValueError, match="ReadSpeech identity"):
         readspeech_sources(SHARED, ["0001"])
 

@@ -6,7 +6,7 @@ protocol over two real read-speech corpora:
 * LibriSpeech ``train-clean-100`` (one full utterance from each of 251 readers), split
   exactly as the Mini corpus splits its readers (``data/mini/speakers.{subset}.txt``),
   so that the development and test readers of Mini are never training speakers here;
-* speechocean762 (250 speakers, 7 utterances each), split 80 / 10 / 10 % into
+* speechocean762 (250 speakers, 7 utterances each in the committed lists), split 80 / 10 / 10 % into
   train / development / test, stratified by gender and age group (child / adult).
 
 Each file is one utterance; its annotation is the speech found by the frame-energy
@@ -23,7 +23,7 @@ LibriSpeech and speechocean762 from OpenSLR).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 from pyannote.core import Annotation, Segment
 
@@ -31,7 +31,7 @@ from pyannote_resnet50.core.io import SAMPLE_RATE, load_audio
 from pyannote_resnet50.database.mini import MINI_DIR, SUBSETS, split_speakers
 from pyannote_resnet50.database.registry import DATA_DIR
 from pyannote_resnet50.database.simulator import energy_vad, rttm_lines, uem_line
-from pyannote_resnet50.database.simulator.sources import read_speechocean_speakers
+from pyannote_resnet50.database.simulator.sources import read_speechocean_speakers, speechocean_utterances
 
 READSPEECH_DIR = DATA_DIR / "readspeech"
 PROTOCOL = "ReadSpeech.SpeakerDiarization.Speakers"
@@ -40,7 +40,14 @@ SPEECHOCEAN_SPLIT = {"train": 0.8, "development": 0.1, "test": 0.1}
 #: pauses shorter than this (seconds) stay inside one speech turn
 MIN_SILENCE = 0.5
 
-__all__ = ["READSPEECH_DIR", "PROTOCOL", "librispeech_speakers", "speechocean_speakers", "build_readspeech"]
+__all__ = [
+    "READSPEECH_DIR",
+    "PROTOCOL",
+    "librispeech_speakers",
+    "speechocean_speakers",
+    "utterance_annotation",
+    "build_readspeech",
+]
 
 
 def librispeech_speakers(mini_dir: Union[str, Path] = MINI_DIR) -> Dict[str, List[str]]:
@@ -67,7 +74,8 @@ def speechocean_speakers(speakers_tsv: Union[str, Path], seed: int = 0) -> Dict[
     return split_speakers(strata, seed=seed, split=SPEECHOCEAN_SPLIT)
 
 
-def _annotation(uri: str, label: str, path: Path) -> tuple[Annotation, float]:
+def utterance_annotation(uri: str, label: str, path: Path) -> tuple[Annotation, float]:
+    """Speech of a single-speaker recording (energy detector), labelled `label`, and its duration."""
     waveform = load_audio(path)
     annotation = Annotation(uri=uri)
     for start, end in energy_vad(waveform, min_silence=MIN_SILENCE):
@@ -75,16 +83,23 @@ def _annotation(uri: str, label: str, path: Path) -> tuple[Annotation, float]:
     return annotation, len(waveform) / SAMPLE_RATE
 
 
-def build_readspeech(shared: Union[str, Path], output: Union[str, Path] = READSPEECH_DIR) -> Dict[str, int]:
+def build_readspeech(
+    shared: Union[str, Path], output: Union[str, Path] = READSPEECH_DIR, max_utterances: Optional[int] = None
+) -> Dict[str, int]:
     """Write the annotation files of ReadSpeech from the shared corpora.
 
     Parameters
     ----------
     shared : str or Path
-        Folder holding ``librispeech/*.flac`` and ``speechocean762/{speaker}/*.flac``
+        Folder holding ``librispeech/*.flac`` and ``speechocean762/{speaker}/*.opus``
         (with its ``speakers.tsv``).
     output : str or Path, optional
         Defaults to the package's ``data/readspeech``.
+    max_utterances : int, optional
+        Keep at most this many utterances of each speechocean762 speaker (the first, by
+        name). The committed lists were built from a copy holding 7 per speaker, which
+        are not the first 7 of the full corpus: they are kept as they are, and the full
+        corpus is used by the Voices protocol (:mod:`pyannote_resnet50.database.voices`).
 
     Returns
     -------
@@ -104,11 +119,11 @@ def build_readspeech(shared: Union[str, Path], output: Union[str, Path] = READSP
             if reader in wanted:
                 files.append((path.stem, f"LS{reader}", path))
         for speaker in speechocean[subset]:
-            for path in sorted((shared / "speechocean762" / speaker).glob("*.flac")):
+            for path in speechocean_utterances(shared / "speechocean762", speaker)[:max_utterances]:
                 files.append((path.stem, f"SO{speaker}", path))
         lst, rttm, uem = [], [], []
         for uri, label, path in files:
-            annotation, duration = _annotation(uri, label, path)
+            annotation, duration = utterance_annotation(uri, label, path)
             if not annotation:
                 continue
             lst.append(uri)

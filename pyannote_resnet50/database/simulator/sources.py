@@ -25,6 +25,7 @@ __all__ = [
     "read_speechocean_speakers",
     "load_sources",
     "readspeech_sources",
+    "speechocean_utterances",
 ]
 
 
@@ -127,6 +128,16 @@ def read_speechocean_speakers(path: Union[str, Path]) -> Dict[str, Dict[str, str
         return {row["speaker"]: row for row in csv.DictReader(f, delimiter="\t")}
 
 
+def speechocean_utterances(folder: Union[str, Path], speaker: str) -> List[Path]:
+    """Utterances of one speechocean762 speaker, sorted (``{speaker}/*.opus``, ``.flac`` or ``.wav``).
+
+    The shared copy holds Ogg Opus files; OpenSLR's release holds ``WAVE/SPEAKER{id}/*.WAV``
+    (point `folder` at ``WAVE`` and name speakers ``SPEAKER{id}`` there).
+    """
+    folder = Path(folder) / speaker
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in {".opus", ".flac", ".wav"})
+
+
 def _source(speaker: str, sex: str, waveforms: List[np.ndarray]) -> Optional[Source]:
     """Join the utterances of one speaker, find their speech, normalise its level."""
     gap = np.zeros(int(JOIN_SILENCE * SAMPLE_RATE), dtype=np.float32)
@@ -200,11 +211,11 @@ def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> Lis
     ----------
     shared : str or Path
         Folder holding ``librispeech/{reader}-*.flac`` (with ``SPEAKERS.TXT``) and
-        ``speechocean762/{speaker}/*.flac`` (with ``speakers.tsv``), e.g. ``../shared/data``.
+        ``speechocean762/{speaker}/*.{opus,flac,wav}`` (with ``speakers.tsv``), e.g. ``../shared/data``.
     speakers : iterable of str
         ReadSpeech identities, e.g. the lines of
         ``pyannote_resnet50/data/readspeech/speakers.train.txt``. A speechocean762
-        speaker's 7 utterances are joined into one source.
+        speaker's utterances (20 in the full corpus) are joined into one source.
 
     Returns
     -------
@@ -225,7 +236,7 @@ def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> Lis
         if corpus == "LS":
             paths = sorted(librispeech.glob(f"{name}-*.flac"))
         elif corpus == "SO":
-            paths = sorted((shared / "speechocean762" / name).glob("*.flac"))
+            paths = speechocean_utterances(shared / "speechocean762", name)
         else:
             raise ValueError(f"'{speaker}' is not a ReadSpeech identity (LS{{reader}} or SO{{speaker}}).")
         if not paths:
