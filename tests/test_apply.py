@@ -71,3 +71,14 @@ def test_missing_audio_is_reported_and_others_go_on(tiny_corpus, tmp_path, resto
     assert "FAILED" in err and "tiny0" in err and "1 failed files" in err
     assert (tmp_path / "hyp.rttm.d" / "tiny1.rttm").is_file()
     assert not output.exists() and "not written" in err
+
+
+def test_output_that_is_a_folder_or_whose_folder_is_a_file(tmp_path, capsys):
+    """Refused before any work (exit code 2), naming the path in the way"""
+    (tmp_path / "hyp.rttm").mkdir()
+    assert apply("--output", tmp_path / "hyp.rttm") == 2
+    assert "is a folder: give the path of the RTTM file" in capsys.readouterr().err
+    (tmp_path / "other.rttm.d").write_text("a file\n")
+    assert apply("--output", tmp_path / "other.rttm") == 2
+    assert "the per-file folder of --output" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hyp.rttm", "other.rttm.d"]

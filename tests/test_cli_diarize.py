@@ -146,9 +146,24 @@ def test_shards_partition_the_files(tmp_path):
     assert first == {"f0", "f2"} and second == {"f1"}
 
     assert parse_shard("1/1") == (1, 1)
-    for text in ["0/2", "3/2", "x", "1-2"]:
+    for text in ["0/2", "3/2", "x", "1-2", "1/0", "0/0", "1/-2"]:
         with pytest.raises(argparse.ArgumentTypeError):
             parse_shard(text)
+    # N = 0 is the fault there, not I
+    with pytest.raises(argparse.ArgumentTypeError, match="N, the number of shards, must be at least 1"):
+        parse_shard("1/0")
+
+
+def test_output_dir_that_is_a_file(tmp_path, capsys):
+    """Refused before any work (exit code 2), naming the file; so is a folder under a file"""
+    (wav,) = copies(tmp_path / "audio", "a.wav")
+    taken = tmp_path / "taken"
+    taken.write_text("a file\n")
+    for out in (taken, taken / "sub"):
+        assert run(wav, "--output-dir", out) == 2
+        err = capsys.readouterr().err
+        assert f"--output-dir '{out}'" in err and "a file, not a folder" in err and "Traceback" not in err
+    assert taken.read_text() == "a file\n"
 
 
 def test_inputs_globs_folders_and_refusals(tmp_path, capsys):
