@@ -220,6 +220,10 @@ def test_unsafe_checkpoint_refused_with_its_name(tmp_path, capsys):
     assert cli(["optimize", "AMI.SpeakerDiarization.Debug", str(output_dir), "--embedding", str(crafted)]) == 2
     err = capsys.readouterr().err
     assert f"--embedding: checkpoint '{crafted}' is refused" in err and not output_dir.exists()
+    from pyannote_resnet50.cli.train import pretrained  # model=FineTune of pyannote-audio-train
+
+    with pytest.raises(UnsafeCheckpointError, match="is refused"):
+        pretrained(str(crafted))
     assert not marker.exists()
 
     garbage = tmp_path / "garbage.ckpt"

@@ -83,6 +83,9 @@ def pretrained(checkpoint: str, task=None, **hparams):
             f"model.checkpoint={checkpoint} does not exist: give the absolute path of a local "
             "checkpoint (Hydra changes the working directory; nothing is downloaded)."
         )
+    from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class
+
+    model_class(load_checkpoint(path), path)  # the safe loader first: a crafted checkpoint is refused, named
     model = Model.from_pretrained(path, map_location="cpu", **hparams)
     model.task = task
     return model
