@@ -128,7 +128,7 @@ def test_readspeech_sources_join_utterances():
     (so,) = readspeech_sources(SHARED, ["SO0001"])
     assert so.speaker == "SO0001" and so.sex == "M"
     assert len(so.speech) >= 20 and so.waveform.dtype == np.float32
-    with pytest.raises(ValueError, match="ReadSpeech identity"):
+    with pytest.raises(ValueError, match="ReadSpeech or Voices identity"):
         readspeech_sources(SHARED, ["0001"])
 
 
@@ -152,3 +152,19 @@ def test_simulate_cli_noise_only(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main([str(tmp_path / "bad")] + bad)
         assert "--noise-only" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (SHARED / "commonvoice").is_dir(), reason="../shared/data not found")
+def test_voices_sources_common_voice_and_arabic():
+    """Voices identities of every corpus make sources: a Common Voice volunteer's clips and an
+    Arabic speaker's recordings are joined, each into one source."""
+    from pyannote_resnet50.database.registry import DATA_DIR
+
+    test = (DATA_DIR / "voices" / "speakers.test.txt").read_text().split()
+    cv = next(s for s in test if s.startswith("CV"))
+    ar = next(s for s in test if s.startswith("AR"))
+    sources = readspeech_sources(SHARED, [cv, ar])
+    assert [s.speaker for s in sources] == [cv, ar]
+    assert all(len(s.speech) >= 3 and s.waveform.dtype == np.float32 for s in sources)
+    with pytest.raises(FileNotFoundError, match="no audio of speaker CV0000000000"):
+        readspeech_sources(SHARED, ["CV0000000000"])

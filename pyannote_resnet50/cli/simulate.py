@@ -64,6 +64,12 @@ def main(argv=None) -> int:
                         "ReadSpeech protocol (--speakers-subset) instead of --sources")
     parser.add_argument("--speakers-subset", choices=["train", "development", "test"], default="train",
                         help="ReadSpeech subset whose speakers are drawn (with --readspeech; default: train)")
+    parser.add_argument("--voices", type=Path, default=None,
+                        help="folder holding every shared corpus (e.g. ../shared/data): draw speakers of the Voices "
+                        "protocol (--speakers-subset; LibriSpeech, speechocean762, Common Voice, Arabic) instead of --sources")
+    parser.add_argument("--corpora", default=None,
+                        help="with --voices: comma-separated identity prefixes to keep (LS, SO, CV, AR; default: all), "
+                        "e.g. CV for conversations of held-out Common Voice speakers")
     parser.add_argument("--noise", type=Path, default=None,
                         help="folder of real noise files: background noise and noise-only stretches (the held-out "
                         "noises of pyannote_resnet50.augmentation.HELD_OUT_NOISES are left out unless --held-out-noise)")
@@ -87,10 +93,21 @@ def main(argv=None) -> int:
 
     args.sources = LIBRISPEECH_DIR if args.sources is None else args.sources
     speakers = args.speakers.read_text().split() if args.speakers else None
-    if args.readspeech is not None:
+    if args.readspeech is not None and args.voices is not None:
+        parser.error("give --readspeech or --voices, not both.")
+    if args.corpora is not None and args.voices is None:
+        parser.error("--corpora needs --voices.")
+    if args.readspeech is not None or args.voices is not None:
+        protocol = "readspeech" if args.readspeech is not None else "voices"
         if speakers is None:
-            speakers = (DATA_DIR / "readspeech" / f"speakers.{args.speakers_subset}.txt").read_text().split()
-        sources = readspeech_sources(args.readspeech, speakers)
+            speakers = (DATA_DIR / protocol / f"speakers.{args.speakers_subset}.txt").read_text().split()
+        if args.corpora is not None:
+            prefixes = tuple(c.strip() for c in args.corpora.split(",") if c.strip())
+            unknown = sorted(set(prefixes) - {"LS", "SO", "CV", "AR"})
+            if unknown or not prefixes:
+                parser.error(f"--corpora takes identity prefixes among LS, SO, CV, AR, got {args.corpora!r}.")
+            speakers = [s for s in speakers if s.startswith(prefixes)]
+        sources = readspeech_sources(args.readspeech or args.voices, speakers)
     else:
         sources = load_sources(args.sources, speakers)
     noise = None

@@ -14,6 +14,8 @@ For every checkpoint (and a randomly initialised copy of the first one, seed 0):
     Mini-test readers, all pairs;
   - speechocean762 test speakers: the ReadSpeech test utterances of the 25 held-out
     speechocean762 speakers (their speech, up to 3 s), all pairs;
+  - Common Voice test speakers (volunteers on their own microphones, English and
+    Persian, held out of every model: ``Voices`` test): 3 s chunks, all pairs;
   - AMI Debug (real far-field meetings, 12 excerpts): 2 s chunks of non-overlapped
     speech, pairs within each file only (what diarization has to tell apart);
 * DER (pyannote.metrics, no collar, overlap scored) of the pipeline with oracle
@@ -162,6 +164,7 @@ def main():
     trial_lists = {
         "LibriSpeech test (3 s)": (chunks_of("ReadSpeech.SpeakerDiarization.Speakers", "test", 3.0, "LS", database_yml=args.database), False),
         "speechocean762 test": (chunks_of("ReadSpeech.SpeakerDiarization.Speakers", "test", 3.0, "SO", database_yml=args.database), False),
+        "Common Voice test (3 s)": (chunks_of("Voices.SpeakerDiarization.Speakers", "test", 3.0, "CV", database_yml=args.database), False),
         "AMI Debug within-file (2 s)": (chunks_of("AMI.SpeakerDiarization.Debug", "test", 2.0, database_yml=args.database), True),
     }
     for name, (chunks, _) in trial_lists.items():

@@ -204,18 +204,43 @@ def load_sources(
     return [s for s in sources if s.speaker in wanted]
 
 
+@lru_cache(maxsize=4)
+def _voices_paths(shared: str) -> Dict[str, Tuple[Tuple[Path, ...], str]]:
+    """{identity: (audio paths, sex)} of the Common Voice (``CV``) and Arabic (``AR``) speakers of `shared`."""
+    from ..commonvoice import read_commonvoice
+
+    shared = Path(shared)
+    paths: Dict[str, List[Path]] = {}
+    sex: Dict[str, str] = {}
+    root = shared / "commonvoice"
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        for clip in read_commonvoice(folder):
+            paths.setdefault(f"CV{clip.speaker}", []).append(clip.path)
+            if clip.gender in ("female", "male") and f"CV{clip.speaker}" not in sex:
+                sex[f"CV{clip.speaker}"] = clip.gender[0].upper()
+    tsv = shared / "arabic-speech-commands" / "utterances.tsv"
+    if tsv.is_file():
+        with open(tsv, newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                paths.setdefault(f"AR{row['speaker']}", []).append(tsv.parent / row["path"])
+    return {identity: (tuple(sorted(p)), sex.get(identity, "?")) for identity, p in paths.items()}
+
+
 def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> List[Source]:
-    """Sources of ReadSpeech speakers (``LS{reader}``, ``SO{speaker}``) from the full corpora.
+    """Sources of ReadSpeech and Voices speakers from the full corpora.
 
     Parameters
     ----------
     shared : str or Path
-        Folder holding ``librispeech/{reader}-*.flac`` (with ``SPEAKERS.TXT``) and
-        ``speechocean762/{speaker}/*.{opus,flac,wav}`` (with ``speakers.tsv``), e.g. ``../shared/data``.
+        Folder holding ``librispeech/{reader}-*.flac`` (with ``SPEAKERS.TXT``),
+        ``speechocean762/{speaker}/*.{opus,flac,wav}`` (with ``speakers.tsv``),
+        ``commonvoice/{locale}/`` (:func:`~pyannote_resnet50.database.commonvoice.read_commonvoice`)
+        and ``arabic-speech-commands/`` (with ``utterances.tsv``), e.g. ``../shared/data``.
     speakers : iterable of str
-        ReadSpeech identities, e.g. the lines of
-        ``pyannote_resnet50/data/readspeech/speakers.train.txt``. A speechocean762
-        speaker's utterances (20 in the full corpus) are joined into one source.
+        Identities of the ReadSpeech or Voices protocols (``LS{reader}``,
+        ``SO{speaker}``, ``CV{speaker}``, ``AR{speaker}``), e.g. the lines of
+        ``pyannote_resnet50/data/voices/speakers.train.txt``. A speaker's utterances
+        (20 for speechocean762, every clip for Common Voice) are joined into one source.
 
     Returns
     -------
@@ -237,8 +262,12 @@ def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> Lis
             paths = sorted(librispeech.glob(f"{name}-*.flac"))
         elif corpus == "SO":
             paths = speechocean_utterances(shared / "speechocean762", name)
+        elif corpus in ("CV", "AR"):
+            paths, sex[speaker] = _voices_paths(str(shared.resolve())).get(speaker, ((), "?"))
         else:
-            raise ValueError(f"'{speaker}' is not a ReadSpeech identity (LS{{reader}} or SO{{speaker}}).")
+            raise ValueError(
+                f"'{speaker}' is not a ReadSpeech or Voices identity (LS{{reader}}, SO{{speaker}}, CV{{speaker}}, AR{{speaker}})."
+            )
         if not paths:
             raise FileNotFoundError(f"no audio of speaker {speaker} under '{shared}'.")
         source = _source(speaker, sex.get(name if corpus == "LS" else speaker, "?"), [load_audio(p) for p in paths])
