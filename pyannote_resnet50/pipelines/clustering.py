@@ -186,6 +186,18 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
             params = {**params, "min_cluster_fraction": 0.0}
         return super().instantiate(params)
 
+    def _pyannote_cluster(
+        self, embeddings: np.ndarray, size: int, min_clusters: int, max_clusters: int, num_clusters: Optional[int]
+    ) -> np.ndarray:
+        """pyannote.audio's algorithm with minimum cluster size `size`"""
+        min_cluster_size = self.min_cluster_size
+        try:
+            self.min_cluster_size = size  # pyannote.audio's implementation reads the hyper-parameter
+            with contextlib.redirect_stdout(io.StringIO()):  # its "Found only ..." hint
+                return super().cluster(embeddings.copy(), min_clusters, max_clusters, num_clusters=num_clusters)
+        finally:
+            self.min_cluster_size = min_cluster_size
+
     def cluster(
         self,
         embeddings: np.ndarray,
@@ -195,25 +207,82 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
     ) -> np.ndarray:
         """Cluster `embeddings` (num_embeddings, dimension) into labels (num_embeddings, )
 
-        pyannote.audio's algorithm with the effective minimum cluster size; when the
-        number of clusters it finds breaks the constraints (it cannot split the
-        dendrogram into enough clusters of that size), again with half that size, and
-        so on down to 1, where every number of clusters is reachable.
+        pyannote.audio's algorithm with the effective minimum cluster size: the clusters
+        of that size at the threshold (smaller ones are reassigned). When their number
+        breaks the constraints:
+
+        * too many: pyannote.audio merges the closest clusters until the number fits;
+          keeping the largest clusters instead (the others reassigned to the nearest kept
+          one, :func:`keep_largest_clusters`) is the other way to fit, and the one that
+          leaves the smaller within-cluster dispersion (:func:`dispersion`) is returned:
+          merging two separate speakers to keep a few outlying embeddings as a speaker
+          costs more than reassigning the outliers, merging two halves of one speaker
+          less than dropping a real one;
+        * too few: pyannote.audio splits the dendrogram further (clusters of that size);
+          when it cannot reach the number, again with half that size, and so on down to
+          1, where every number of clusters is reachable.
         """
-        min_cluster_size = self.min_cluster_size
-        size = max(min_cluster_size, math.ceil(self.min_cluster_fraction * len(embeddings)))
-        try:
-            while True:
-                # pyannote.audio's implementation reads the hyper-parameter
-                self.min_cluster_size = size
-                with contextlib.redirect_stdout(io.StringIO()):  # its "Found only ..." hint
-                    clusters = super().cluster(embeddings, min_clusters, max_clusters, num_clusters=num_clusters)
-                found = len(np.unique(clusters))
-                if size == 1 or (found == num_clusters if num_clusters else min_clusters <= found <= max_clusters):
-                    return clusters
-                size //= 2
-        finally:
-            self.min_cluster_size = min_cluster_size
+        size = max(self.min_cluster_size, math.ceil(self.min_cluster_fraction * len(embeddings)))
+        clusters = self._pyannote_cluster(embeddings, size, 1, len(embeddings), None)
+        found = len(np.unique(clusters))
+        target = num_clusters or min(max(found, min_clusters), max_clusters)
+        if found == target:
+            return clusters
+        if found > target:
+            candidates = [keep_largest_clusters(embeddings, clusters, target, metric=self.metric)]
+            merged = self._pyannote_cluster(embeddings, size, min_clusters, max_clusters, num_clusters)
+            if len(np.unique(merged)) == target:
+                candidates.append(merged)
+            normalized = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
+            return min(candidates, key=lambda labels: dispersion(normalized, labels))
+        while True:
+            clusters = self._pyannote_cluster(embeddings, size, min_clusters, max_clusters, num_clusters)
+            if size == 1 or len(np.unique(clusters)) == target:
+                return clusters
+            size //= 2
+
+
+def dispersion(embeddings: np.ndarray, clusters: np.ndarray) -> float:
+    """Within-cluster sum of squared distances of `embeddings` to their cluster's mean (k-means' loss)"""
+    return float(sum(np.sum((embeddings[clusters == k] - embeddings[clusters == k].mean(axis=0)) ** 2)
+                     for k in np.unique(clusters)))
+
+
+def keep_largest_clusters(embeddings: np.ndarray, clusters: np.ndarray, num_clusters: int,
+                          metric: str = "cosine") -> np.ndarray:
+    """Keep the `num_clusters` largest clusters; reassign each other one to the nearest kept one
+
+    As pyannote.audio reassigns its small clusters: each whole cluster goes to the kept
+    cluster whose centroid is nearest to its own (`metric`).
+
+    Parameters
+    ----------
+    embeddings : (num_embeddings, dimension) np.ndarray
+    clusters : (num_embeddings, ) np.ndarray
+        Cluster indices.
+    num_clusters : int
+        Number of clusters to keep.
+    metric : str, optional
+        Distance between centroids (scipy's ``cdist``). Defaults to "cosine".
+
+    Returns
+    -------
+    clusters : (num_embeddings, ) np.ndarray
+        Cluster indices from 0 to `num_clusters` - 1, the largest cluster first.
+    """
+    from scipy.spatial.distance import cdist
+
+    labels, sizes = np.unique(clusters, return_counts=True)
+    order = labels[np.argsort(-sizes, kind="stable")]
+    kept, dropped = order[:num_clusters], order[num_clusters:]
+    centroids = np.vstack([embeddings[clusters == k].mean(axis=0) for k in order])
+    nearest = np.argmin(cdist(centroids[num_clusters:], centroids[:num_clusters], metric=metric), axis=1)
+    relabelled = np.empty_like(clusters)
+    for new, k in enumerate(kept):
+        relabelled[clusters == k] = new
+    for k, new in zip(dropped, nearest):
+        relabelled[clusters == k] = new
+    return relabelled
 
 
 def cosine_affinity(embeddings: np.ndarray) -> np.ndarray:

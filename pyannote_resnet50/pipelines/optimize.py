@@ -50,6 +50,7 @@ from pyannote_resnet50.database.registry import protocol_subset
 from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class
 from pyannote_resnet50.pipelines.speaker_diarization import ORACLE, SpeakerDiarization
 from pyannote_resnet50.pipelines.utils import (
+    DEFAULT_CONFIG,
     DEFAULT_EMBEDDING,
     DEFAULT_SEGMENTATION,
     PathOrModel,
@@ -58,7 +59,7 @@ from pyannote_resnet50.pipelines.utils import (
     save_checkpoint,
 )
 
-__all__ = ["optimize", "export_checkpoints", "write_config", "precompute"]
+__all__ = ["optimize", "export_checkpoints", "write_config", "precompute", "shipped_parameters"]
 
 CONFIG_NAME = "config.yaml"
 STUDY_NAME = "SpeakerDiarization"
@@ -90,7 +91,7 @@ def export_checkpoints(
     ----------
     output_dir : str or Path
     segmentation, embedding : Model, str, Path or dict, optional
-        As in :class:`SpeakerDiarization` (defaults: committed Mini checkpoints).
+        As in :class:`SpeakerDiarization` (defaults: the shipped pipeline's checkpoints).
         "oracle" segmentation is kept as is.
 
     Returns
@@ -319,15 +320,19 @@ def optimize(
     sampler = getattr(optuna.samplers, sampler)(seed=None if seed is None else seed + len(previous))
     optimizer = Optimizer(pipeline, db=db, study_name=STUDY_NAME, sampler=sampler)
     completed = _num_completed(optimizer)
-    # the default parameters are the first trial (unless already run or queued)
-    warm_start = None
+    # the first trials (unless already run or queued): the shipped pipeline's hyper-parameters
+    # (when this pipeline has the same ones), so that the study never ends worse than them,
+    # then the default ones
     if not any(t.state in (TrialState.COMPLETE, TrialState.WAITING) for t in previous):
-        warm_start = _drop(default_parameters, frozen)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+            for params in filter(None, (shipped_parameters(pipeline), default_parameters)):
+                optimizer.study_.enqueue_trial(pipeline._flatten(_drop(params, frozen)))
 
     progress = tqdm(
         total=num_trials, initial=min(completed, num_trials), desc="trials", unit="trial", disable=not show_progress
     )
-    iterations = optimizer.tune_iter(files, warm_start=warm_start, show_progress=False)
+    iterations = optimizer.tune_iter(files, show_progress=False)
     result = None
     while completed < num_trials:
         result = next(iterations)
@@ -344,6 +349,22 @@ def optimize(
     return {**result, "config": output_dir / CONFIG_NAME, "num_trials": completed}
 
 
+def shipped_parameters(pipeline: SpeakerDiarization) -> Optional[Dict[str, Any]]:
+    """Hyper-parameters of the shipped pipeline (``DEFAULT_CONFIG``) when `pipeline` has the same ones
+
+    Returns
+    -------
+    params : dict or None
+        The ``params`` of the shipped config.yaml; None when `pipeline` (another
+        clustering method, a multilabel segmentation...) does not have exactly those
+        hyper-parameters.
+    """
+    params = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
+    if set(pipeline._flatten(params)) != set(pipeline._flatten(pipeline.default_parameters())):
+        return None
+    return params
+
+
 def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) -> Dict[str, Any]:
     """Arguments to write in config.yaml: given ones plus those needed to reproduce."""
     return {
@@ -356,6 +377,7 @@ def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) ->
         "segmentation_batch_size": pipeline.segmentation_batch_size,
         "embedding_batch_size": pipeline.embedding_batch_size,
         "clustering": pipeline.klustering,
+        "silence_amplitude": pipeline.silence_amplitude,
         **{k: v for k, v in params.items() if k not in ("segmentation", "embedding")},
     }
 

@@ -14,7 +14,6 @@ exclusive (at most one speaker at a time, as pyannote.audio 4's
 
 import functools
 import math
-import textwrap
 import warnings
 from pathlib import Path
 from typing import Callable, Optional, Text, Union
@@ -34,6 +33,7 @@ from pyannote.pipeline.parameter import ParamDict, Uniform
 
 from pyannote_resnet50.core.inference import StreamingInference
 from pyannote_resnet50.core.io import check_audio, validate_file
+from pyannote_resnet50.core.silence import SILENCE_AMPLITUDE, silent_frames
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
 from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
 from pyannote_resnet50.pipelines.utils import (
@@ -83,6 +83,57 @@ def fill_exclusive_gaps(discrete_diarization: SlidingWindowFeature, min_duration
     return SlidingWindowFeature(filled, discrete_diarization.sliding_window)
 
 
+def check_speaker_count(diarization: Annotation, hard_clusters: np.ndarray, requested: dict) -> None:
+    """Warn, saying why, when the speakers of `diarization` break the requested count
+
+    The clustering honours ``num_speakers`` / ``min_speakers`` / ``max_speakers`` (it
+    returns that many clusters), but a cluster can still lose all its frames when the
+    speaker timeline is rebuilt: in each frame, the speakers with the largest aggregated
+    activation win, and a cluster holding a few embeddings that other clusters also
+    claim (in the overlapping chunks) wins nowhere.
+
+    Parameters
+    ----------
+    diarization : Annotation
+        Output of the pipeline, labelled by cluster index.
+    hard_clusters : (num_chunks, local_num_speakers) np.ndarray
+        Cluster of each (chunk, local speaker) embedding; negative for inactive ones.
+    requested : dict
+        The ``num_speakers``, ``min_speakers`` and ``max_speakers`` given by the caller.
+    """
+    found = len(diarization.labels())
+    low = requested.get("num_speakers", requested.get("min_speakers", 1))
+    high = requested.get("num_speakers", requested.get("max_speakers", math.inf))
+    if low <= found <= high:
+        return
+
+    def counted(count: int, noun: str) -> str:
+        return f"{count} {noun}{'s' * (count != 1)}"
+
+    asked = ", ".join(f"{name}={value}" for name, value in requested.items())
+    asked += " was" if len(requested) == 1 else " were"
+    sizes = np.bincount(hard_clusters[hard_clusters >= 0].ravel().astype(int))
+    clusters = np.flatnonzero(sizes)
+    embeddings = counted(int(sizes.sum()), "speaker embedding")
+    lost = [k for k in clusters if k not in diarization.labels()]
+    if sizes.sum() == 0:
+        why = "no speech was found."
+    elif len(clusters) < low:
+        why = (f"there is too little speech to tell {low} voices apart (the clustering could only make "
+               f"{counted(len(clusters), 'cluster')} of its {embeddings}).")
+    elif lost:
+        held = " and ".join(str(sizes[k]) for k in lost)
+        why = (f"the clustering made {len(clusters)} clusters of its {embeddings}, but "
+               + (f"one of them ({counted(int(sizes[lost[0]]), 'embedding')}) lost all its" if len(lost) == 1
+                  else f"{len(lost)} of them ({held} embeddings) lost all their")
+               + " speech to other speakers when the speaker timeline was rebuilt: in this recording the "
+               "embeddings do not separate as many voices as requested.")
+    else:
+        why = f"the clustering made {counted(len(clusters), 'cluster')}."
+    speakers = counted(found, "speaker")
+    warnings.warn(f"{diarization.uri}: {speakers} in the output, although {asked} requested: {why}")
+
+
 class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     """Speaker diarization with frame-level ResNet embeddings
 
@@ -92,8 +143,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         Segmentation model (powerset or multilabel): `Model` instance, local checkpoint
         path, or ``Model.from_pretrained`` keyword arguments. Relative paths are
         resolved against the config.yaml being loaded by ``Pipeline.from_pretrained``,
-        else against the working directory. Defaults to the committed
-        ``pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt``.
+        else against the working directory. Defaults to the shipped pipeline's
+        ``pyannote_resnet50/data/checkpoints/segmentation-realistic.ckpt``.
         "oracle" uses the reference ``file["annotation"]`` as segmentation: an
         **upper bound** for benchmarks (exact speech, overlap and local speakers; only
         embedding and clustering errors remain), never a real-world setting.
@@ -143,13 +194,19 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         embedding's; ``bash recipes/plda/train.sh`` writes it).
     exclusive : bool, optional
         Default of `apply`'s `exclusive`: at most one speaker at a time. Defaults to False.
+    silence_amplitude : float, optional
+        Frames of the segmentation whose audio (their receptive field) never exceeds this
+        absolute amplitude are digital silence, never speech (the segmentation model
+        normalises its input and cannot tell; see :mod:`pyannote_resnet50.core.silence`).
+        Defaults to ``SILENCE_AMPLITUDE`` (2⁻¹⁴: 2 least significant bits of 16-bit
+        audio). None: the segmentation is used as it is.
     use_auth_token : str, optional
         Ignored (models are local); accepted because ``Pipeline.from_pretrained``
         passes it.
 
     Usage
     -----
-    >>> pipeline = SpeakerDiarization()          # committed Mini checkpoints
+    >>> pipeline = SpeakerDiarization()          # the shipped pipeline's checkpoints
     >>> pipeline.instantiate(pipeline.default_parameters())
     >>> diarization = pipeline("audio.wav")
     >>> diarization = pipeline("audio.wav", num_speakers=2)
@@ -193,6 +250,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         der_variant: Optional[dict] = None,
         plda: Union[Text, Path, PLDA, None] = None,
         exclusive: bool = False,
+        silence_amplitude: Optional[float] = SILENCE_AMPLITUDE,
         use_auth_token: Union[Text, None] = None,
     ):
         super().__init__()
@@ -255,6 +313,10 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         self.embedding_block_duration = embedding_block_duration
         self.embedding_min_frames = embedding_min_frames
         self.embedding_batch_size = embedding_batch_size
+        if silence_amplitude is not None and not 0.0 <= silence_amplitude < 1.0:
+            raise ValueError(f"silence_amplitude must be in [0, 1) (full scale is 1), or None, "
+                             f"not {silence_amplitude!r}.")
+        self.silence_amplitude = silence_amplitude
 
         if clustering == "VBxClustering":
             self.plda = plda
@@ -392,7 +454,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         Returns
         -------
         segmentations : (num_chunks, num_frames, local_num_speakers) SlidingWindowFeature
-            Speaker activations (powerset models and oracle: binary).
+            Speaker activations (powerset models and oracle: binary), 0 in the frames of
+            digital silence (`silence_amplitude`).
         """
         if self.training and self.CACHED_SEGMENTATION in file:
             return file[self.CACHED_SEGMENTATION]
@@ -421,6 +484,13 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             if hook is not None:
                 hook = functools.partial(hook, "segmentation", None)
             segmentations = self._segmentation(file, hook=hook)
+            if self.silence_amplitude is not None:
+                num_chunks, num_frames, _ = segmentations.data.shape
+                silent = silent_frames(
+                    file, segmentations.sliding_window, num_chunks, self._segmentation_frames, num_frames,
+                    self._segmentation.model.audio, amplitude=self.silence_amplitude,
+                )
+                segmentations.data[silent] = 0.0
 
         if self.training:
             file[self.CACHED_SEGMENTATION] = segmentations
@@ -616,7 +686,11 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         file : AudioFile
             Processed file.
         num_speakers : int, optional
-            Number of speakers, when known (a positive int).
+            Number of speakers, when known (a positive int). The clustering makes that
+            many clusters; when the output still has another number of speakers (a
+            cluster can lose all its speech when the speaker timeline is rebuilt, or
+            there is too little speech), a warning names the file and says why
+            (:func:`check_speaker_count`). Same for `min_speakers` and `max_speakers`.
         min_speakers : int, optional
             Minimum number of speakers (a positive int). When `num_speakers` is
             provided, it must lie within `min_speakers` and `max_speakers`.
@@ -648,6 +722,9 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             raise TypeError(f"exclusive must be True or False, not {exclusive!r}.")
         hook = self.setup_hook(file, hook=hook)
 
+        requested = {name: value for name, value in (
+            ("num_speakers", num_speakers), ("min_speakers", min_speakers), ("max_speakers", max_speakers)
+        ) if value is not None}
         num_speakers, min_speakers, max_speakers = self.set_num_speakers(
             num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
         )
@@ -666,6 +743,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         # exit early when no speaker is ever active
         if np.nanmax(count.data) == 0.0:
             diarization = Annotation(uri=file["uri"])
+            if requested:
+                check_speaker_count(diarization, np.full((num_chunks, local_num_speakers), -2), requested)
             if return_embeddings:
                 return diarization, np.zeros((0, self._embedding.dimension))
             return diarization
@@ -694,24 +773,15 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                     max_clusters=max_speakers,
                 )
 
-        num_different_speakers = np.max(hard_clusters) + 1
-        if num_different_speakers < min_speakers or num_different_speakers > max_speakers:
-            warnings.warn(
-                textwrap.dedent(
-                    f"""
-                The detected number of speakers ({num_different_speakers}) is outside
-                the given bounds [{min_speakers}, {max_speakers}]. This can happen if the
-                given audio file is too short to contain {min_speakers} or more speakers.
-                Try to lower the desired minimal number of speakers.
-                """
-                )
-            )
-
-        # cap the instantaneous number of speakers by `max_speakers` (by 1 if exclusive)
-        count.data = np.minimum(count.data, 1 if exclusive else max_speakers).astype(np.int8)
-
         inactive_speakers = np.sum(binarized_segmentations.data, axis=1) == 0
         hard_clusters[inactive_speakers] = -2
+
+        # cap the instantaneous number of speakers by `max_speakers` (by 1 if exclusive) and
+        # by the number of speakers found: pyannote.audio fills a count above it with
+        # speakers of its own (a 0.5 s clip of one voice that the segmentation counted as
+        # two overlapping speakers came out as two speakers)
+        num_found = len(np.unique(hard_clusters[hard_clusters >= 0]))
+        count.data = np.minimum(count.data, 1 if exclusive else min(max_speakers, num_found)).astype(np.int8)
         discrete_diarization = self.reconstruct(segmentations, hard_clusters, count)
         hook("discrete_diarization", discrete_diarization)
 
@@ -725,6 +795,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         # the last (zero-padded) chunk may extend past the end of the file
         diarization = diarization.crop(Segment(0.0, self._audio.get_duration(file)), mode="intersection")
         diarization.uri = file["uri"]
+        if requested:
+            check_speaker_count(diarization, hard_clusters, requested)
 
         if "annotation" in file and file["annotation"]:
             # map hypothesized speakers to reference ones (eases error analysis,
