@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
-from pyannote.core import Segment
 
+from .convention import within_speaker_gaps
 from .labels import scoped_annotation
 from .registry import get_protocol, protocol_subset, protocol_subsets
 
@@ -179,17 +179,10 @@ def file_stats(file: Mapping) -> Dict:
 def within_speaker_pauses(annotation) -> List[float]:
     """Durations of the gaps between consecutive stretches of each speaker that no other speaker fills.
 
-    A gap during which someone else speaks is a turn change, not a pause.
+    A gap during which someone else speaks is a turn change, not a pause
+    (:func:`~pyannote_resnet50.database.convention.within_speaker_gaps`).
     """
-    speech = annotation.get_timeline().support()
-    pauses = []
-    for label in annotation.labels():
-        stretches = list(annotation.label_timeline(label, copy=False).support())
-        for before, after in zip(stretches[:-1], stretches[1:]):
-            gap = Segment(before.end, after.start)
-            if not speech.crop(gap, mode="intersection"):
-                pauses.append(gap.duration)
-    return pauses
+    return [gap.duration for _, gap in within_speaker_gaps(annotation)]
 
 
 def subset_stats(protocol_name: str, files: Iterable[Mapping], subset: str) -> SubsetStats:

@@ -29,6 +29,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Un
 import numpy as np
 from pyannote.core import Annotation, Segment
 
+from ..convention import bridge_pauses
 from ...core.io import SAMPLE_RATE, save_audio
 from .acoustics import band_limit, impulse_responses, reverberate
 from .config import (
@@ -166,7 +167,7 @@ def simulate_recording(
     normalise_peak(waveform)
 
     if config.bridge > 0:
-        annotation = annotation.support(collar=config.bridge)
+        annotation = bridge_pauses(annotation, config.bridge)
     annotation = annotation.rename_tracks(generator="string")
     speakers = {labels[s]: sources[s].speaker for s in appearance}
     return Recording(uri=uri, waveform=waveform, annotation=annotation, speakers=speakers, snr=snr)

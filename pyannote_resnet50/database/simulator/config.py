@@ -49,8 +49,9 @@ class SimulationConfig:
         Concentration of the Dirichlet distribution of speaker shares: small values
         give a few dominant speakers. Default 1.5.
     bridge : float
-        Pauses shorter than this (seconds) between two speech regions of one speaker
-        are labelled as speech, as the human annotators of VoxConverse do. Default 0
+        Pauses shorter than this (seconds) between two speech regions of one speaker,
+        where no one else speaks, are labelled as speech, as the human annotators of
+        VoxConverse do (:func:`~pyannote_resnet50.database.convention.bridge_pauses`). Default 0
         (every pause of the energy detector, 0.2 s or more, is left unlabelled).
     noise_only : float
         Probability that a pause is replaced by a stretch of background noise or music
