@@ -68,7 +68,7 @@ def test_missing_audio_is_reported_and_others_go_on(tiny_corpus, tmp_path, resto
     assert cli(["apply", "default", tiny_corpus["protocol"], "--database", str(corpus / "database.yml"),
                 "--output", str(output)]) == 1
     err = capsys.readouterr().err
-    assert "FAILED" in err and "tiny0" in err and "1 failed files" in err
+    assert "FAILED" in err and "tiny0" in err and "1 file failed" in err
     assert (tmp_path / "hyp.rttm.d" / "tiny1.rttm").is_file()
     assert not output.exists() and "not written" in err
 

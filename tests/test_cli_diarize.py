@@ -118,7 +118,7 @@ def test_corrupt_file_among_good_ones(tmp_path, capsys):
     out = tmp_path / "out"
     assert run(good[0], bad, good[1], "--output-dir", out) == 1
     err = capsys.readouterr().err
-    assert f"FAILED {bad}" in err and "1 failed files" in err
+    assert f"FAILED {bad}" in err and "1 file failed" in err
     assert (out / "good1.rttm").is_file() and (out / "good2.rttm").is_file()
     assert not (out / "bad.rttm").exists()
 

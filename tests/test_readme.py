@@ -82,6 +82,9 @@ def test_readme_commands_parse():
     for line in lines:
         # shell expansions ($VAR, ${VAR}, $((...))) stand for a number here (shard index)
         command, *args = shlex.split(re.sub(r"\$(\(\(.*?\)\)|\{\w+\}|\w+)", "1", line), comments=True)[1:]
+        if command in ("--version", "--help"):  # options of pyannote-resnet50 itself
+            assert not args and cli([command]) == 0, line
+            continue
         assert command in COMMANDS, line
         if command in parsers:
             try:
@@ -97,3 +100,51 @@ def test_database_option_has_one_spelling(capsys):
             cli([command, "--help"])
         out = capsys.readouterr().out
         assert re.search(r"--database DATABASE(_YML)?, --database-yml", out), (command, out)
+
+
+def test_stock_pipeline_snippet_runs_as_written(tmp_path):
+    """The README's snippet for our checkpoints in pyannote's stock pipeline, verbatim, in a fresh
+    interpreter, from a folder laid out as the repository root (it lacked instantiate: RuntimeError)."""
+    from pyannote_resnet50.pipelines.utils import CHECKPOINTS_DIR
+
+    (snippet,) = re.findall(r"<!-- stock-pipeline -->\n```python\n(.*?)```", TEXT, flags=re.S)
+    checkpoints = tmp_path / "pyannote_resnet50" / "data" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    for name in re.findall(r'"pyannote_resnet50/data/checkpoints/([\w.-]+)"', snippet):
+        shutil.copy(CHECKPOINTS_DIR / name, checkpoints / name)
+    shutil.copy(SAMPLE_FILE["audio"], tmp_path / "audio.wav")
+    script = tmp_path / "code" / "snippet.py"  # not in the working directory: the installed package is used
+    script.parent.mkdir()
+    script.write_text(snippet + "\nprint(sorted(diarization.labels()))\n")
+    completed = subprocess.run([sys.executable, "-W", "ignore", str(script)], cwd=tmp_path, capture_output=True,
+                               text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip().startswith("['SPEAKER_00'"), completed.stdout
+
+
+def test_tune_section_tunes_the_shipped_pipeline(tmp_path):
+    """The `optimize` line of "Tune, apply, score", as written but for 1 trial on AMI Debug (2 x 30 s):
+    the shipped checkpoints and settings, and the shipped hyper-parameters as its first trial, so that
+    the tuned pipeline is never worse than the shipped one on the tuning subset (it tuned the Mini
+    segmentation from pyannote's defaults)."""
+    import yaml
+
+    from pyannote_resnet50 import DEFAULT_PIPELINE
+
+    tune = re.search(r"^### Tune, apply, score\n(.*?)(?=^##)", TEXT, flags=re.S | re.M).group(1)
+    (line,) = [line for line in code_lines(tune) if line.startswith("pyannote-resnet50 optimize")]
+    assert "--segmentation" not in line and "--embedding" not in line  # the defaults are the shipped ones
+    line = line.replace("Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug")
+    line = re.sub(r"--trials \d+", "--trials 1", line)
+    completed = shell(line, tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+    output_dir = tmp_path / shlex.split(line)[3]
+    tuned, shipped = (yaml.safe_load(path.read_text()) for path in (output_dir / "config.yaml", Path(DEFAULT_PIPELINE)))
+    assert tuned["params"] == shipped["params"]
+    for key, value in shipped["pipeline"]["params"].items():
+        if key in ("segmentation", "embedding"):
+            copied = (output_dir / tuned["pipeline"]["params"][key]).read_bytes()
+            assert copied == (Path(DEFAULT_PIPELINE).parent / value).read_bytes(), key
+        else:
+            assert tuned["pipeline"]["params"][key] == value, key

@@ -41,6 +41,8 @@ def test_pyannote_audio_train(mini_corpus, tmp_path):
     ]
     process = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert process.returncode == 0, process.stderr[-3000:]
+    # a fresh run: Lightning does not take Hydra's files for someone else's checkpoints
+    assert "exists and is not empty" not in process.stderr
 
     # checkpoints are selected on the development EER (task.val_monitor)
     best = list(tmp_path.glob("epoch=0-EqualErrorRate=*.ckpt"))
@@ -163,3 +165,15 @@ def test_crafted_checkpoint_is_refused(tmp_path):
         load_checkpoint(crafted)
     assert not marker.exists()
     assert not (tmp_path / "slim.ckpt").exists()
+
+
+def test_fresh_run(tmp_path):
+    """Lightning's "exists and is not empty" warning is silenced unless the run folder holds checkpoints"""
+    from hydra_plugins.pyannote_resnet50 import fresh_run
+
+    assert fresh_run(["protocol=Mini.SpeakerDiarization.Simulated"])  # a new <protocol>/<timestamp> folder
+    assert fresh_run([f"hydra.run.dir={tmp_path}"])
+    (tmp_path / "config.yaml").write_text("")  # Hydra's files
+    assert fresh_run([f"hydra.run.dir={tmp_path}"])
+    (tmp_path / "last.ckpt").write_bytes(b"")
+    assert not fresh_run([f"hydra.run.dir={tmp_path}"])

@@ -28,6 +28,7 @@ from pyannote_resnet50.core.batch import (
     check_settings,
     load_pipeline,
     pipeline_fingerprint,
+    plural,
     run_jobs,
     score,
     select_shard,
@@ -135,18 +136,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                         desc=f"{args.protocol} {args.subset}", failed=unresolved)
     result = score(jobs, output_dir)
     if result:
-        print(f"DER {100 * result[0]:.2f} % over {result[1]} files (pyannote.metrics, no collar, overlapped "
+        print(f"DER {100 * result[0]:.2f} % over {plural(result[1], 'file')} (pyannote.metrics, no collar, overlapped "
               "speech scored; `pyannote-metrics diarization` gives the details)")
 
     rttms = [output_path(output_dir, file["uri"], ".rttm") for file in files]
     missing = [rttm for rttm in rttms if not rttm.exists()]
     if missing:
-        print(f"{args.output} not written: {len(missing)} of {len(files)} files of {args.protocol} {args.subset} "
-              f"have no RTTM in {output_dir} yet (failed, or left to other shards); rerun to complete it",
+        print(f"{args.output} not written: {len(missing)} of {plural(len(files), 'file')} of {args.protocol} "
+              f"{args.subset} have no RTTM in {output_dir} yet (failed, or left to other shards); rerun to complete it",
               file=sys.stderr)
     else:
         with atomic_write(args.output) as output:
             for rttm in rttms:
                 output.write(rttm.read_text())
-        print(f"wrote {args.output} ({len(files)} files)")
+        print(f"wrote {args.output} ({plural(len(files), 'file')})")
     return 1 if failures else 0

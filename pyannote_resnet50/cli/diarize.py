@@ -24,6 +24,7 @@ from pyannote_resnet50.core.batch import (
     check_settings,
     load_pipeline,
     pipeline_fingerprint,
+    plural,
     run_jobs,
     score,
     select_shard,
@@ -171,7 +172,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if references:
         missing = [job.uri for job in jobs if job.reference is None]
         if missing:
-            print(f"no reference in {args.reference} for {len(missing)} files: {' '.join(missing[:10])}"
+            print(f"no reference in {args.reference} for {plural(len(missing), 'file')}: {' '.join(missing[:10])}"
                   f"{' ...' if len(missing) > 10 else ''}", file=sys.stderr)
 
     import torch
@@ -188,11 +189,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         pipeline = None
 
     shard = f" (shard {args.shard[0]}/{args.shard[1]}: {len(jobs)} of {len(files)} files)" if args.shard else ""
-    print(f"diarizing {len(jobs)} files into {args.output_dir}{shard}", file=sys.stderr)
+    print(f"diarizing {plural(len(jobs), 'file')} into {args.output_dir}{shard}", file=sys.stderr)
     failures = run_jobs(jobs, args.output_dir, pipeline, args.pipeline, device=args.device, plot=args.plot,
                         workers=args.workers, threads=args.threads, overwrite=args.overwrite, desc="diarize")
     result = score(jobs, args.output_dir) if references else None
     if result:
-        print(f"DER {100 * result[0]:.2f} % over {result[1]} files with a reference "
+        print(f"DER {100 * result[0]:.2f} % over {plural(result[1], 'file')} with a reference "
               "(pyannote.metrics, no collar, overlapped speech scored)")
     return 1 if failures else 0

@@ -52,6 +52,7 @@ __all__ = [
     "run_jobs",
     "score",
     "TqdmHook",
+    "plural",
 ]
 
 SETTINGS = ".run.json"
@@ -91,6 +92,11 @@ def atomic_write(path: Union[str, Path], mode: str = "w") -> Iterator[Any]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 file"``, ``"2 files"``: `count` and `noun`, plural unless `count` is 1."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def parse_shard(text: str) -> Tuple[int, int]:
@@ -349,7 +355,10 @@ def _load_rttm(path: Path, uri: str) -> "Annotation":
 
 def process(job: Job, pipeline, output_dir: Path, plot: bool = False, overwrite: bool = False,
             hook=None) -> None:
-    """Diarize `job` into ``output_dir/{uri}.rttm`` (unless done) and plot it into ``{uri}.png``."""
+    """Diarize `job` into ``output_dir/{uri}.rttm`` (unless done) and plot it into ``{uri}.png``.
+
+    A file in which the pipeline finds no speech gets an empty RTTM, and a note saying so.
+    """
     rttm = output_path(output_dir, job.uri, ".rttm")
     if rttm.exists() and not overwrite:
         diarization = _load_rttm(rttm, job.uri)
@@ -357,6 +366,10 @@ def process(job: Job, pipeline, output_dir: Path, plot: bool = False, overwrite:
         diarization = pipeline(dict(job.file), hook=hook, **job.options)
         with atomic_write(rttm) as file:
             diarization.write_rttm(file)
+        if not diarization:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"{job.source}: no speech found ({rttm} is empty)", file=sys.stderr)
     if plot:
         from pyannote_resnet50.core.plot import plot_diarization
 
@@ -436,14 +449,23 @@ def run_jobs(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
-    def done(job: Job) -> bool:
-        return not overwrite and output_path(output_dir, job.uri, ".rttm").exists() and (
-            not plot or output_path(output_dir, job.uri, ".png").exists())
+    def diarized(job: Job) -> bool:
+        return not overwrite and output_path(output_dir, job.uri, ".rttm").exists()
 
-    todo = [job for job in jobs if not done(job)]
+    def plotted(job: Job) -> bool:
+        """Its PNG exists and was drawn with the job's reference and UEM (the RTTM is the same)"""
+        from pyannote_resnet50.core.plot import plot_is_current
+
+        return plot_is_current(output_path(output_dir, job.uri, ".png"), reference=job.reference, uem=_uem(job))
+
+    todo = [job for job in jobs if not (diarized(job) and (not plot or plotted(job)))]
+    redraw = {job.uri for job in todo if diarized(job)}
     if len(todo) < len(jobs):
-        print(f"skipping {len(jobs) - len(todo)} of {len(jobs)} files already done in {output_dir} "
+        print(f"skipping {len(jobs) - len(todo)} of {plural(len(jobs), 'file')} already done in {output_dir} "
               "(--overwrite to recompute them)", file=sys.stderr)
+    if redraw:
+        print(f"drawing the plots of {plural(len(redraw), 'file')} already diarized in {output_dir} (their PNG is "
+              "missing, or was drawn with another reference or UEM)", file=sys.stderr)
     failures: List[Tuple[Job, str]] = []
 
     def report(job: Job, error: Optional[str]) -> None:
@@ -490,11 +512,14 @@ def run_jobs(
         raise SystemExit(130) from None
     finally:
         bar.close()
-    ok = len(todo) + len(failed) - len(failures)
-    print(f"{ok} files diarized, {len(jobs) - len(todo)} already done, {len(failures)} failed "
-          f"-> {output_dir}", file=sys.stderr)
+    failed_uris = {job.uri for job, _ in failures}
+    drawn = len(redraw - failed_uris)
+    ok = len(todo) + len(failed) - len(failures) - drawn
+    print(f"{plural(ok, 'file')} diarized, {len(jobs) - len(todo)} already done, "
+          + (f"{plural(drawn, 'plot')} redrawn, " if redraw else "")
+          + f"{len(failures)} failed -> {output_dir}", file=sys.stderr)
     if failures:
-        print(f"{len(failures)} failed files (fix them and rerun the same command: finished files are "
+        print(f"{plural(len(failures), 'file')} failed (fix them and rerun the same command: finished files are "
               "skipped):", file=sys.stderr)
         for job, error in failures:
             print(f"  {job.source}: {error}", file=sys.stderr)

@@ -5,8 +5,13 @@ speaker turn, overlapping turns stacked): the hypothesis, and above it the refer
 there is one, with the diarization error rate (pyannote.metrics) in the title and the
 hypothesis' speakers renamed after the reference speakers they are mapped to, so that
 matched speakers share a colour.
+
+Each PNG records what it was drawn with besides the hypothesis (:func:`plot_fingerprint`:
+the reference and the evaluated region) in a PNG text chunk, so that a rerun with another
+``--reference`` redraws it (:func:`plot_is_current`).
 """
 
+import hashlib
 from pathlib import Path
 from typing import Optional, Union
 
@@ -24,7 +29,40 @@ from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
 
 from pyannote_resnet50.core.batch import atomic_write  # noqa: E402
 
-__all__ = ["plot_diarization"]
+__all__ = ["plot_diarization", "plot_fingerprint", "plot_is_current"]
+
+#: PNG text chunk holding :func:`plot_fingerprint`
+FINGERPRINT_KEY = "pyannote_resnet50 reference"
+
+
+def plot_fingerprint(reference: Optional[Annotation] = None, uem: Optional[Timeline] = None) -> str:
+    """SHA-256 of what a plot shows besides its hypothesis: the reference and the UEM"""
+    digest = hashlib.sha256()
+    digest.update(b"no reference" if reference is None else reference.to_rttm().encode())
+    digest.update(b"no uem" if not uem else "".join(f"{s.start:.3f} {s.end:.3f}\n" for s in uem).encode())
+    return digest.hexdigest()
+
+
+def plot_is_current(path: Union[str, Path], reference: Optional[Annotation] = None,
+                    uem: Optional[Timeline] = None) -> bool:
+    """Whether the PNG at `path` exists and was drawn with `reference` and `uem`
+
+    A PNG without a recorded fingerprint (drawn by an earlier version) counts as current
+    when no reference is asked for (`reference` None).
+    """
+    from PIL import Image
+
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        with Image.open(path) as image:
+            recorded = image.text.get(FINGERPRINT_KEY)
+    except (OSError, SyntaxError, ValueError):  # unreadable: draw it again
+        return False
+    if recorded is None:
+        return reference is None
+    return recorded == plot_fingerprint(reference, uem)
 
 
 def plot_diarization(
@@ -83,5 +121,5 @@ def plot_diarization(
     figure.suptitle(title)
     path = Path(path)
     with atomic_write(path, "wb") as file:
-        figure.savefig(file, format="png", dpi=100)
+        figure.savefig(file, format="png", dpi=100, metadata={FINGERPRINT_KEY: plot_fingerprint(reference, uem)})
     return path

@@ -99,13 +99,15 @@ def silent_frames(
     peaks = frame_peaks(file, audio)
     step = peaks.sliding_window.step
     envelope = peaks.data[:, 0]
-    starts = (chunks.start + chunks.step * np.arange(num_chunks))[:, None] + (
-        frames.start + frames.step * np.arange(num_frames)
-    )[None, :]
-    first = np.floor(starts / step).astype(int)
     width = math.ceil(frames.duration / step) + 1  # steps overlapping any frame
-    # largest peak of steps [i, i + width): steps past the end of the file are silent
-    padded = np.concatenate([envelope, np.zeros(width, dtype=envelope.dtype)])
+    offsets = frames.start + frames.step * np.arange(num_frames)  # frame starts, relative to their chunk
+    last = math.floor((chunks.start + chunks.step * (num_chunks - 1) + offsets[-1]) / step)
+    # largest peak of steps [i, i + width), for every i a frame can start in (past the end: silent)
+    padded = np.zeros(max(len(envelope), last + 1) + width, dtype=envelope.dtype)
+    padded[: len(envelope)] = envelope
     windowed = np.max(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)
-    windowed = np.concatenate([windowed, np.zeros(max(0, first.max() + 1 - len(windowed)), dtype=windowed.dtype)])
-    return windowed[np.clip(first, 0, None)] <= amplitude
+    silent = np.empty((num_chunks, num_frames), dtype=bool)
+    for c in range(num_chunks):  # one chunk at a time: no (num_chunks, num_frames) float arrays
+        first = np.floor((chunks.start + chunks.step * c + offsets) / step).astype(int)
+        silent[c] = windowed[np.clip(first, 0, None)] <= amplitude
+    return silent

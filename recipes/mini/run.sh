@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the embedded default, end to end, on CPU (about a minute):
+# The main job on the embedded default, end to end, on CPU (a few minutes on 2 cores):
 #   1. build the Mini corpus (simulated conversations of real LibriSpeech speakers),
 #   2. print its exploratory data analysis (and write a figure),
 #   3. apply the shipped diarization pipeline (segmentation + ResNet50 embeddings trained on
