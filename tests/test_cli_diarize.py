@@ -89,7 +89,7 @@ def test_diarize_plot_reference_and_rerun_skips(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {".run.json", "sample.rttm", "sample.png", "other.rttm", "other.png"}
     assert set(load_rttm(out / "other.rttm")) == {"other"}
     assert set(load_rttm(out / "sample.rttm")) == {"sample"}
-    assert "DER" in captured.out and "over 1 files with a reference" in captured.out
+    assert "DER" in captured.out and "over 1 file with a reference" in captured.out
     assert "no reference" in captured.err and "other" in captured.err
 
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.*")}

@@ -34,7 +34,8 @@ def test_plot_is_current(tmp_path):
     path = plot_diarization(hypothesis, tmp_path / "x.png")
     assert plot_is_current(path) and not plot_is_current(path, reference=reference("x"))
     plot_diarization(hypothesis, path, reference=reference("x"))
-    assert plot_is_current(path, reference=reference("x")) and not plot_is_current(path)
+    assert plot_is_current(path, reference=reference("x"))
+    assert plot_is_current(path)  # without a reference asked for, a plot drawn with one does
     assert not plot_is_current(path, reference=reference("x", change=1.5))
     assert not plot_is_current(tmp_path / "missing.png")
     assert plot_fingerprint(reference("x")) != plot_fingerprint(reference("x"), uem=reference("x").get_timeline())
@@ -65,3 +66,7 @@ def test_rerun_with_a_reference_redraws_the_plot(tmp_path, capsys):
 
     err = run(reference("x", change=1.5))  # the reference changed: redrawn again
     assert "1 plot redrawn" in err and plot_is_current(out / "x.png", reference=reference("x", change=1.5), uem=uem)
+
+    err = run(None)  # without --reference: the plots drawn with one are kept
+    assert "skipping 1 of 1 file already done" in err
+    assert plot_is_current(out / "x.png", reference=reference("x", change=1.5), uem=uem)

@@ -453,10 +453,11 @@ def run_jobs(
         return not overwrite and output_path(output_dir, job.uri, ".rttm").exists()
 
     def plotted(job: Job) -> bool:
-        """Its PNG exists and was drawn with the job's reference and UEM (the RTTM is the same)"""
+        """Its PNG exists and, when the job has a reference, was drawn with it (and its UEM)"""
         from pyannote_resnet50.core.plot import plot_is_current
 
-        return plot_is_current(output_path(output_dir, job.uri, ".png"), reference=job.reference, uem=_uem(job))
+        uem = None if job.reference is None else _uem(job)
+        return plot_is_current(output_path(output_dir, job.uri, ".png"), reference=job.reference, uem=uem)
 
     todo = [job for job in jobs if not (diarized(job) and (not plot or plotted(job)))]
     redraw = {job.uri for job in todo if diarized(job)}
@@ -465,7 +466,7 @@ def run_jobs(
               "(--overwrite to recompute them)", file=sys.stderr)
     if redraw:
         print(f"drawing the plots of {plural(len(redraw), 'file')} already diarized in {output_dir} (their PNG is "
-              "missing, or was drawn with another reference or UEM)", file=sys.stderr)
+              "missing, or was drawn without this reference)", file=sys.stderr)
     failures: List[Tuple[Job, str]] = []
 
     def report(job: Job, error: Optional[str]) -> None:

@@ -7,8 +7,8 @@ hypothesis' speakers renamed after the reference speakers they are mapped to, so
 matched speakers share a colour.
 
 Each PNG records what it was drawn with besides the hypothesis (:func:`plot_fingerprint`:
-the reference and the evaluated region) in a PNG text chunk, so that a rerun with another
-``--reference`` redraws it (:func:`plot_is_current`).
+the reference and the evaluated region) in a PNG text chunk, so that a rerun with a new or
+another ``--reference`` redraws it (:func:`plot_is_current`).
 """
 
 import hashlib
@@ -45,23 +45,24 @@ def plot_fingerprint(reference: Optional[Annotation] = None, uem: Optional[Timel
 
 def plot_is_current(path: Union[str, Path], reference: Optional[Annotation] = None,
                     uem: Optional[Timeline] = None) -> bool:
-    """Whether the PNG at `path` exists and was drawn with `reference` and `uem`
+    """Whether the PNG at `path` exists and shows what is asked for
 
-    A PNG without a recorded fingerprint (drawn by an earlier version) counts as current
-    when no reference is asked for (`reference` None).
+    Without `reference`, any PNG does (a rerun without ``--reference`` keeps the plots drawn
+    with one); with `reference`, only one drawn with that reference and `uem` (a PNG of an
+    earlier version, without a recorded fingerprint, does not).
     """
-    from PIL import Image
-
     path = Path(path)
     if not path.is_file():
         return False
+    if reference is None:
+        return True
+    from PIL import Image
+
     try:
         with Image.open(path) as image:
             recorded = image.text.get(FINGERPRINT_KEY)
     except (OSError, SyntaxError, ValueError):  # unreadable: draw it again
         return False
-    if recorded is None:
-        return reference is None
     return recorded == plot_fingerprint(reference, uem)
 
 
