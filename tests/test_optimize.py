@@ -104,3 +104,31 @@ def test_apply_and_pyannote_metrics(optimized, tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "diarization error rate" in completed.stdout
     assert "TOTAL" in completed.stdout
+
+
+def test_local_speaker_check_option(monkeypatch, tmp_path):
+    """`optimize --local-speaker-check split_halves` passes the option to the pipeline (and so to
+    config.yaml); without it nothing is added (config.yaml and cache folder as before); the first
+    trial of such a study is the shipped pipeline's hyper-parameters plus the default local_speakers"""
+    import pyannote_resnet50.pipelines.optimize as module
+    from pyannote_resnet50.pipelines.optimize import shipped_parameters
+
+    calls = []
+
+    def fake_optimize(protocol, output_dir, **kwargs):
+        calls.append(kwargs)
+        return {"loss": 0.0, "params": {}, "config": tmp_path / "config.yaml", "num_trials": 0}
+
+    monkeypatch.setattr(module, "optimize", fake_optimize)
+    out = str(tmp_path / "out")
+    assert cli(["optimize", PROTOCOL, out, "--local-speaker-check", "split_halves"]) == 0
+    assert calls[-1]["local_speaker_check"] == "split_halves"
+    assert cli(["optimize", PROTOCOL, out]) == 0
+    assert "local_speaker_check" not in calls[-1]
+    with pytest.raises(SystemExit):
+        cli(["optimize", PROTOCOL, out, "--local-speaker-check", "halves"])
+
+    pipeline = SpeakerDiarization(local_speaker_check="split_halves")
+    params = shipped_parameters(pipeline)
+    assert params["local_speakers"] == pipeline.default_parameters()["local_speakers"]
+    assert shipped_parameters(SpeakerDiarization()).keys() == {"segmentation", "clustering"}

@@ -50,6 +50,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="PLDA file of VBxClustering, trained on the embedding's embeddings by "
                              "`python -m pyannote_resnet50.pipelines.plda` (default: "
                              "pyannote_resnet50/data/checkpoints/plda-readspeech.npz, the shipped embedding's)")
+    parser.add_argument("--local-speaker-check", default="none", choices=["none", "split_halves"],
+                        help="check the local speakers before clustering (default: none). split_halves: a "
+                             "local speaker whose halves have distant embeddings (two voices the segmentation "
+                             "took for one) is split in two; also tunes local_speakers.threshold and "
+                             "local_speakers.min_duration (see pyannote_resnet50.pipelines.local_speakers)")
     add_runtime_arguments(parser)
     return parser.parse_args(argv)
 
@@ -137,6 +142,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         clustering=args.clustering,
         # config.yaml keeps the path: absolute, so that it does not depend on the working directory
         **({"plda": str(Path(args.plda).resolve())} if args.plda else {}),
+        # saved in config.yaml (pipeline.params) only when used: "none" writes the config as before
+        **({"local_speaker_check": args.local_speaker_check} if args.local_speaker_check != "none" else {}),
         device=args.device,
     )
     print(f"best diarization error rate on {args.protocol} {args.subset}: {100 * result['loss']:.2f}% "

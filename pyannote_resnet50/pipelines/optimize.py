@@ -355,11 +355,14 @@ def shipped_parameters(pipeline: SpeakerDiarization) -> Optional[Dict[str, Any]]
     Returns
     -------
     params : dict or None
-        The ``params`` of the shipped config.yaml; None when `pipeline` (another
-        clustering method, a multilabel segmentation...) does not have exactly those
-        hyper-parameters.
+        The ``params`` of the shipped config.yaml (plus the default ``local_speakers``
+        of a pipeline with a ``local_speaker_check``, which the shipped one has not); None
+        when `pipeline` (another clustering method, a multilabel segmentation...) does not
+        have exactly those hyper-parameters.
     """
     params = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
+    if "local_speakers" in pipeline.default_parameters() and "local_speakers" not in params:
+        params["local_speakers"] = pipeline.default_parameters()["local_speakers"]
     if set(pipeline._flatten(params)) != set(pipeline._flatten(pipeline.default_parameters())):
         return None
     return params

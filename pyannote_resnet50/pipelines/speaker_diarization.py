@@ -7,7 +7,8 @@ re-running the embedding network on every (overlapping) chunk, its convolutional
 trunk (``forward_frames``) runs once over long blocks of audio and each
 (chunk, local speaker) embedding is obtained by masked statistics pooling
 (``forward_embedding``) of the frames that chunk covers. Clustering is agglomerative,
-spectral or VBx (:mod:`pyannote_resnet50.pipelines.clustering`); the output can be made
+spectral or VBx (:mod:`pyannote_resnet50.pipelines.clustering`); local speakers can be
+checked before clustering (:mod:`pyannote_resnet50.pipelines.local_speakers`); the output can be made
 exclusive (at most one speaker at a time, as pyannote.audio 4's
 ``exclusive_speaker_diarization``).
 """
@@ -35,6 +36,7 @@ from pyannote_resnet50.core.inference import StreamingInference
 from pyannote_resnet50.core.io import check_audio, validate_file
 from pyannote_resnet50.core.silence import SILENCE_AMPLITUDE, silent_frames
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
+from pyannote_resnet50.pipelines.local_speakers import LOCAL_SPEAKER_CHECKS, halve_local_speakers, split_local_speakers
 from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_EMBEDDING,
@@ -200,6 +202,19 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         normalises its input and cannot tell; see :mod:`pyannote_resnet50.core.silence`).
         Defaults to ``SILENCE_AMPLITUDE`` (2⁻¹⁴: 2 least significant bits of 16-bit
         audio). None: the segmentation is used as it is.
+    local_speaker_check : {"none", "split_halves"}, optional
+        Check of the local speakers before clustering
+        (:mod:`pyannote_resnet50.pipelines.local_speakers`). The segmentation model
+        sometimes gives two voices of a chunk the same local speaker, whose single
+        embedding then mixes them. "split_halves" also embeds the two halves of every
+        (chunk, local speaker) activity (in the same pass of the embedding trunk, which
+        still runs once per block: only pooling and the embedding head run on three times
+        as many slots) and makes two local speakers of each one
+        whose half embeddings are further apart (cosine distance) than
+        ``local_speakers.threshold``, each half holding at least
+        ``local_speakers.min_duration`` seconds of speech; clustering and reconstruction
+        then work on twice as many local speaker slots (the extra ones empty unless
+        split). Defaults to "none" (no check: the pipeline as before the option).
     use_auth_token : str, optional
         Ignored (models are local); accepted because ``Pipeline.from_pretrained``
         passes it.
@@ -233,6 +248,14 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         initialisation (in [0.2, 1.2]), VBx acoustic scaling (in [0.01, 1]), speaker
         regularisation (in [0.01, 20]) and loop probability (in [0, 0.99]); see
         :class:`~pyannote_resnet50.pipelines.clustering.VBxClustering`.
+    local_speakers.threshold : float in [0, 2]
+        With ``local_speaker_check="split_halves"`` only: a local speaker is split when
+        the cosine distance between the embeddings of its halves exceeds it (default 0.5,
+        not tuned: above the shipped clustering threshold, 0.80 in euclidean distance
+        between unit-norm embeddings, i.e. a cosine distance of 0.32, as halves are
+        shorter, hence noisier, than whole local speakers).
+    local_speakers.min_duration : float in [0.5, 3]
+        ... and each half has at least that many seconds of speech (default 1.0).
     """
 
     def __init__(
@@ -251,6 +274,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         plda: Union[Text, Path, PLDA, None] = None,
         exclusive: bool = False,
         silence_amplitude: Optional[float] = SILENCE_AMPLITUDE,
+        local_speaker_check: str = "none",
         use_auth_token: Union[Text, None] = None,
     ):
         super().__init__()
@@ -263,6 +287,12 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         if not isinstance(exclusive, bool):
             raise TypeError(f"exclusive must be True or False, not {exclusive!r}.")
         self.exclusive = exclusive
+        if not isinstance(local_speaker_check, str) or local_speaker_check not in LOCAL_SPEAKER_CHECKS:
+            raise ValueError(
+                f"local_speaker_check must be one of {', '.join(map(repr, LOCAL_SPEAKER_CHECKS))}, "
+                f"not {local_speaker_check!r}."
+            )
+        self.local_speaker_check = local_speaker_check
 
         self.segmentation_step = segmentation_step
         self.der_variant = der_variant or {"collar": 0.0, "skip_overlap": False}
@@ -323,6 +353,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             self.clustering = VBxClustering(plda=self._load_plda(plda, embedding_model), metric="cosine")
         else:
             self.clustering = CLUSTERING_METHODS[clustering](metric="cosine")
+        if local_speaker_check == "split_halves":
+            self.local_speakers = ParamDict(threshold=Uniform(0.0, 2.0), min_duration=Uniform(0.5, 3.0))
 
     def _load_plda(self, plda, embedding_model: Model) -> PLDA:
         """Load the PLDA of VBx; check that it fits the embedding model"""
@@ -367,6 +399,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             plda=self.clustering.plda if self.klustering == "VBxClustering" else None,
             exclusive=self.exclusive,
             der_variant=self.der_variant,
+            local_speaker_check=self.local_speaker_check,
         )
         params = self.parameters(instantiated=True)
         params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
@@ -397,19 +430,17 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         segmentation = {"min_duration_off": 0.0}
         if not self.powerset:
             segmentation["threshold"] = 0.5
+        params = {"segmentation": segmentation}
         if self.klustering == "VBxClustering":
             # pyannote.audio 4's (community-1) values; loopP 0: embeddings independent
-            return {
-                "segmentation": segmentation,
-                "clustering": {"threshold": 0.6, "Fa": 0.07, "Fb": 0.8, "loopP": 0.0},
-            }
-        if self.klustering != "AgglomerativeClustering":
-            # SpectralClustering has no hyper-parameter (auto-tuned pruning and count)
-            return {"segmentation": segmentation}
-        return {
-            "segmentation": segmentation,
-            "clustering": {"method": "centroid", "min_cluster_size": 3, "min_cluster_fraction": 0.0, "threshold": 0.7},
-        }
+            params["clustering"] = {"threshold": 0.6, "Fa": 0.07, "Fb": 0.8, "loopP": 0.0}
+        elif self.klustering == "AgglomerativeClustering":
+            params["clustering"] = {"method": "centroid", "min_cluster_size": 3, "min_cluster_fraction": 0.0,
+                                    "threshold": 0.7}
+        # (SpectralClustering has no hyper-parameter: auto-tuned pruning and count)
+        if self.local_speaker_check == "split_halves":
+            params["local_speakers"] = {"threshold": 0.5, "min_duration": 1.0}
+        return params
 
     @staticmethod
     def set_num_speakers(
@@ -547,21 +578,32 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         Returns
         -------
         embeddings : (num_chunks, local_num_speakers, dimension) np.ndarray
-            NaN for inactive (or almost inactive) speakers.
+            NaN for inactive (or almost inactive) speakers. With
+            ``local_speaker_check="split_halves"``: (num_chunks, 3 * local_num_speakers,
+            dimension), the embeddings of the local speakers followed by those of their
+            halves (:func:`~pyannote_resnet50.pipelines.local_speakers.halve_local_speakers`),
+            pooled from the same trunk frames; overlap is that of the local speakers (the
+            two halves of one speaker never overlap each other's).
         """
         threshold = None if self.powerset else self.segmentation.threshold
+        num_slots = binary_segmentations.data.shape[2] * (3 if self.local_speaker_check == "split_halves" else 1)
         if self.training:
             cache = file.get(self.CACHED_EMBEDDINGS, dict())
-            if "embeddings" in cache and cache["segmentation.threshold"] == threshold:
+            if ("embeddings" in cache and cache["segmentation.threshold"] == threshold
+                    and cache["embeddings"].shape[1] == num_slots):
                 return cache["embeddings"]
 
         chunks: SlidingWindow = binary_segmentations.sliding_window
         masks = np.nan_to_num(binary_segmentations.data, nan=0.0).astype(np.float32)
-        num_chunks, num_frames, num_speakers = masks.shape
+        num_chunks, num_frames, local_num_speakers = masks.shape
+        if num_slots > local_num_speakers:
+            # halves pooled as more slots: the trunk still runs once per block
+            masks = np.concatenate([masks, halve_local_speakers(SlidingWindowFeature(masks, chunks)).data], axis=2)
         if exclude_overlap:
-            clean = masks * (np.sum(masks, axis=2, keepdims=True) < 2)
+            clean = masks * (np.sum(masks[..., :local_num_speakers], axis=2, keepdims=True) < 2)
         else:
             clean = masks
+        num_speakers = masks.shape[2]
 
         model = self._embedding
         frames: SlidingWindow = self.embedding_frames
@@ -760,6 +802,20 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                 hook=hook,
             )
             hook("embeddings", embeddings)
+            if self.local_speaker_check == "split_halves":
+                # 2 x local_num_speakers slots from now on: a split local speaker's second half
+                # in slot local_num_speakers + k (count unchanged: halves never overlap)
+                segmentations, binarized_segmentations, embeddings, split = split_local_speakers(
+                    segmentations,
+                    binarized_segmentations,
+                    embeddings[:, :local_num_speakers],
+                    embeddings[:, local_num_speakers:],
+                    threshold=self.local_speakers.threshold,
+                    min_duration=self.local_speakers.min_duration,
+                    frame_duration=self._segmentation_frames.step,
+                )
+                local_num_speakers *= 2
+                hook("local_speakers", split)
             if np.all(np.isnan(embeddings)):
                 # speech too short to embed anywhere: a single speaker
                 hard_clusters = np.zeros((num_chunks, local_num_speakers), dtype=np.int8)
