@@ -45,6 +45,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--overlap", type=float, default=0.04, help="share of overlapped speech (default: 0.04)")
     parser.add_argument("--mean-pause", type=float, default=0.4, help="mean pause between turns, seconds")
+    parser.add_argument("--bridge", type=float, default=0.9,
+                        help="a speaker's pauses shorter than this (seconds) that no one else fills are "
+                        "labelled as speech, VoxConverse's convention (default: 0.9, which gives "
+                        "VoxConverse dev's pause statistic; 0: every pause of 0.2 s or more unlabelled)")
     parser.add_argument("--snr", type=_range, default=(10.0, 30.0), help="SNR in dB, or range LOW:HIGH (default: 10:30)")
     parser.add_argument(
         "--noise-only", type=float, default=None,
@@ -114,7 +118,10 @@ def main(argv=None) -> int:
     if args.noise is not None:
         noise = (held_out_noise_files if args.held_out_noise else training_noise_files)(args.noise)
     rir = [args.rir] if args.rir is not None else None
+    if args.bridge < 0:
+        parser.error(f"--bridge is a duration in seconds (>= 0), got {args.bridge}.")
     explicit = {a: getattr(args, a) for a in ("overlap", "mean_pause", "snr") if getattr(args, a) != parser.get_default(a)}
+    explicit["bridge"] = args.bridge
     if args.noise_only is not None:
         if not 0.0 <= args.noise_only <= 1.0:
             parser.error(f"--noise-only is a probability in [0, 1], got {args.noise_only}.")
@@ -124,7 +131,8 @@ def main(argv=None) -> int:
     if args.preset == "voxconverse":
         config = SimulationConfig.voxconverse(noise=noise, rir=rir, **explicit)
     else:
-        config = SimulationConfig(overlap=args.overlap, mean_pause=args.mean_pause, snr=args.snr, noise=noise, rir=rir)
+        config = SimulationConfig(overlap=args.overlap, mean_pause=args.mean_pause, snr=args.snr, noise=noise, rir=rir,
+                                  bridge=args.bridge)
 
     def recordings():
         from tqdm.auto import tqdm

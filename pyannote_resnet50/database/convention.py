@@ -12,14 +12,31 @@ Mini test 9.51 (README, "Exploratory data analysis").
   pause);
 * :func:`bridge_pauses`: label such gaps shorter than a duration as the speaker's speech,
   as annotators do. Gaps between two different speakers are never filled, and no overlap
-  is created.
+  is created;
+* :func:`relabel_rttm`: the same on an RTTM file.
+
+**The product follows VoxConverse's convention.** :data:`VOXCONVERSE_BRIDGE` (0.9 s) is
+the bridge that gives the simulator's precise labels VoxConverse dev's statistic (all
+Mini RTTMs: 0.78 s of pauses under 1 s per speech minute at 0.9 s, against 0.82 for
+VoxConverse dev; 1.36 at 0.8 s, 0.38 at 0.95 s). The simulator
+(:class:`~pyannote_resnet50.database.simulator.SimulationConfig` ``bridge``) and the
+Mini references use it; ``Mini.SpeakerDiarization.Precise`` keeps Mini's unbridged labels.
+
+Relabel an RTTM of another convention (pauses bridged, turn changes kept)::
+
+    python -m pyannote_resnet50.database.convention precise.rttm bridged.rttm --bridge 0.9
 """
 
-from typing import List, Tuple
+import argparse
+from pathlib import Path
+from typing import List, Tuple, Union
 
 from pyannote.core import Annotation, Segment
 
-__all__ = ["within_speaker_gaps", "bridge_pauses"]
+__all__ = ["VOXCONVERSE_BRIDGE", "within_speaker_gaps", "bridge_pauses", "relabel_rttm"]
+
+#: within-speaker pauses shorter than this (seconds) are speech in VoxConverse's convention
+VOXCONVERSE_BRIDGE = 0.9
 
 
 def within_speaker_gaps(annotation: Annotation) -> List[Tuple[str, Segment]]:
@@ -73,3 +90,54 @@ def bridge_pauses(annotation: Annotation, max_pause: float) -> Annotation:
             bridged[gap, f"bridge{gap.start:.6f}"] = label
     # one track per stretch: a filled pause joins the two stretches around it
     return bridged.support()
+
+
+def relabel_rttm(
+    source: Union[str, Path], target: Union[str, Path], max_pause: float = VOXCONVERSE_BRIDGE
+) -> Path:
+    """Write `source` (an RTTM) to `target` with every file's pauses bridged.
+
+    Parameters
+    ----------
+    source, target : str or Path
+        RTTM files (`target` may be `source`: it is written after `source` is read).
+    max_pause : float, optional
+        See :func:`bridge_pauses`. Defaults to :data:`VOXCONVERSE_BRIDGE`.
+
+    Returns
+    -------
+    target : Path
+    """
+    from pyannote.database.util import load_rttm
+
+    source, target = Path(source), Path(target)
+    annotations = load_rttm(source)  # {uri: Annotation}, in file order
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w") as rttm:
+        for annotation in annotations.values():
+            bridge_pauses(annotation, max_pause).write_rttm(rttm)
+    return target
+
+
+def main(argv=None) -> int:
+    """``python -m pyannote_resnet50.database.convention SOURCE TARGET [--bridge SECONDS]``"""
+    parser = argparse.ArgumentParser(
+        prog="python -m pyannote_resnet50.database.convention",
+        description="Relabel an RTTM in VoxConverse's convention: a speaker's pauses shorter than "
+        "--bridge that no one else fills become speech; pauses between two speakers are kept.",
+    )
+    parser.add_argument("source", type=Path, help="RTTM to relabel")
+    parser.add_argument("target", type=Path, help="RTTM to write (may be SOURCE)")
+    parser.add_argument("--bridge", type=float, default=VOXCONVERSE_BRIDGE,
+                        help=f"seconds (default: {VOXCONVERSE_BRIDGE}, VoxConverse's convention)")
+    args = parser.parse_args(argv)
+    if not args.source.is_file():
+        parser.error(f"{args.source} is not a file.")
+    if args.bridge < 0:
+        parser.error(f"--bridge is a duration in seconds (>= 0), got {args.bridge}.")
+    print(relabel_rttm(args.source, args.target, args.bridge))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,19 +16,29 @@ Speakers of a recording are drawn without replacement from the speakers of its s
 so one speaker appears in several recordings of the same subset (never of another
 subset). Labels are file-scoped (``spk00``...), as in VoxConverse.
 
-Written under ``data/mini/``: ``{subset}.{lst,rttm,uem}`` (committed),
+**Labelling convention: VoxConverse's.** A speaker's pauses shorter than
+:data:`~pyannote_resnet50.database.convention.VOXCONVERSE_BRIDGE` (0.9 s) that no one
+else fills are speech in ``{subset}.rttm`` (``Mini.SpeakerDiarization.Simulated``), as
+VoxConverse's annotators label them; ``precise/{subset}.rttm``
+(``Mini.SpeakerDiarization.Precise``) keeps the simulator's exact speech regions (every
+pause of 0.2 s or more unlabelled), Mini's references before the relabelling. The audio
+is the same.
+
+Written under ``data/mini/``: ``{subset}.{lst,rttm,uem}``, ``precise/{subset}.rttm`` (committed),
 ``speakers.{subset}.txt`` (LibriSpeech reader ids, committed, to audit disjointness),
 ``sources.{subset}.txt`` (uri, local label, reader id, tab-separated; committed) and
 ``wav/{uri}.wav`` (generated, git-ignored). Everything derives from the seed: building
 twice gives identical files.
 """
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
 
 import numpy as np
 
+from .convention import VOXCONVERSE_BRIDGE, bridge_pauses
 from .registry import DATA_DIR
 from .simulator import (
     LIBRISPEECH_DIR,
@@ -36,6 +46,7 @@ from .simulator import (
     SimulationConfig,
     _write_text,
     load_sources,
+    rttm_lines,
     read_speakers_sex,
     simulate_recordings,
     write_recordings,
@@ -109,7 +120,7 @@ def simulate_subset(
     seed: int = 0,
     min_duration: float = 30.0,
     max_duration: float = 90.0,
-    config: SimulationConfig = SimulationConfig(),
+    config: SimulationConfig = SimulationConfig(bridge=0.0),
     librispeech: Union[str, Path] = LIBRISPEECH_DIR,
 ) -> Iterator[Recording]:
     """Simulate the recordings of one Mini subset (a generator, one recording at a time).
@@ -125,7 +136,9 @@ def simulate_subset(
     min_duration, max_duration : float, optional
         Durations are uniform in this range (seconds).
     config : SimulationConfig, optional
-        ``config.overlap`` is the mean of the per-recording overlap share.
+        ``config.overlap`` is the mean of the per-recording overlap share. Defaults to
+        the default configuration without bridge (precise labels; :func:`build_mini`
+        bridges them).
     librispeech : str or Path, optional
         Folder of the source utterances.
 
@@ -190,18 +203,22 @@ def build_mini(
 
         bar = tqdm(total=sum(num_files[s] for s in SUBSETS), desc="Mini", unit="file")
     for subset in SUBSETS:
-        recordings = []
+        recordings, precise = [], []
 
         def tracked(generator):
             for recording in generator:
                 recordings.append((recording.uri, recording.speakers))
+                precise.extend(rttm_lines(recording.annotation))
                 if bar is not None:
                     bar.update(1)
-                yield recording
+                # VoxConverse's convention (module docstring); the audio is unchanged
+                bridged = bridge_pauses(recording.annotation, VOXCONVERSE_BRIDGE).rename_tracks(generator="string")
+                yield dataclasses.replace(recording, annotation=bridged)
 
         generator = simulate_subset(subset, speakers[subset], num_files[subset], seed=seed, librispeech=librispeech)
         for kind, path in write_recordings(tracked(generator), output, subset, write_audio=write_audio).items():
             written[f"{subset}.{kind}"] = path
+        written[f"precise.{subset}"] = _write_text(output / "precise" / f"{subset}.rttm", precise)
         written[f"speakers.{subset}"] = _write_text(output / f"speakers.{subset}.txt", speakers[subset])
         rows = [f"{uri}\t{label}\t{speaker}" for uri, mapping in recordings for label, speaker in mapping.items()]
         written[f"sources.{subset}"] = _write_text(output / f"sources.{subset}.txt", rows)

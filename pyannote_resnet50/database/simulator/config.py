@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Tuple, Union
 
+from ..convention import VOXCONVERSE_BRIDGE
+
 #: share of VoxConverse dev files with 1, 2, ... 6 speakers (files with more than 6
 #: speakers counted as 6): 22, 44, 35, 24, 31 and 60 of 216 files.
 VOXCONVERSE_NUM_SPEAKERS = {1: 22, 2: 44, 3: 35, 4: 24, 5: 31, 6: 60}
@@ -51,8 +53,10 @@ class SimulationConfig:
     bridge : float
         Pauses shorter than this (seconds) between two speech regions of one speaker,
         where no one else speaks, are labelled as speech, as the human annotators of
-        VoxConverse do (:func:`~pyannote_resnet50.database.convention.bridge_pauses`). Default 0
-        (every pause of the energy detector, 0.2 s or more, is left unlabelled).
+        VoxConverse do (:func:`~pyannote_resnet50.database.convention.bridge_pauses`).
+        Defaults to :data:`~pyannote_resnet50.database.convention.VOXCONVERSE_BRIDGE`
+        (0.9 s: VoxConverse dev's seconds of short pauses per speech minute). 0 labels
+        every pause of the energy detector (0.2 s or more): a precise alignment.
     noise_only : float
         Probability that a pause is replaced by a stretch of background noise or music
         with no speaker, of duration uniform in `noise_only_duration`. Default 0.
@@ -104,7 +108,7 @@ class SimulationConfig:
     max_overlap: float = 2.0
     same_speaker: float = 0.1
     dominance: float = 1.5
-    bridge: float = 0.0
+    bridge: float = VOXCONVERSE_BRIDGE
     noise_only: float = 0.0
     speaker_gain_db: float = 6.0
     turn_gain_db: float = 2.0
