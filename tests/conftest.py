@@ -63,6 +63,17 @@ def mini_corpus() -> str:
 
 
 @pytest.fixture(scope="session")
+def conversations_corpus() -> str:
+    """Name of the Conversations protocol, its audio built once (seconds) from ../shared/data
+    if missing or stale; the test is skipped when it cannot be built."""
+    from pyannote_resnet50.database.conversations import PROTOCOL, ensure_conversations
+
+    if not ensure_conversations():
+        pytest.skip(f"{PROTOCOL}: no audio, and ../shared/data is absent to build it")
+    return PROTOCOL
+
+
+@pytest.fixture(scope="session")
 def sources():
     """Three LibriSpeech sources (one F, one M, one more) of the shipped utterances."""
     from pyannote_resnet50.database.simulator import load_sources

@@ -78,6 +78,8 @@ __all__ = [
     "build_mini",
     "write_reader_annotations",
     "mini_audio_missing",
+    "audio_stamp",
+    "audio_missing",
 ]
 
 
@@ -253,12 +255,39 @@ def write_reader_annotations(output: Union[str, Path], subset: str) -> Path:
 
 def _stamp(output: Path) -> str:
     """Fingerprint of the annotation files of `output` and of :data:`AUDIO_VERSION`."""
-    digest = hashlib.sha1(f"audio version {AUDIO_VERSION}".encode())
-    for subset in SUBSETS:
+    return audio_stamp(output, SUBSETS, AUDIO_VERSION)
+
+
+def audio_stamp(output: Union[str, Path], subsets, version: int) -> str:
+    """Fingerprint of the ``{subset}.{lst,rttm,uem}`` files of `output` and of an audio `version`.
+
+    Shared by the simulated corpora (Mini, :mod:`~pyannote_resnet50.database.conversations`):
+    written as ``wav/.stamp`` with their audio.
+    """
+    output = Path(output)
+    digest = hashlib.sha1(f"audio version {version}".encode())
+    for subset in subsets:
         for suffix in ("lst", "rttm", "uem"):
             path = output / f"{subset}.{suffix}"
             digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()
+
+
+def audio_missing(output: Union[str, Path], subsets, version: int) -> List[str]:
+    """Uris of the ``{subset}.lst`` of `output` whose ``wav/{uri}.wav`` is missing or stale.
+
+    Every uri when ``wav/.stamp`` does not match :func:`audio_stamp` (audio built for
+    other annotations or another audio `version`); a missing list counts as ``<{subset}.lst>``.
+    """
+    output = Path(output)
+    uris = []
+    for subset in subsets:
+        lst = output / f"{subset}.lst"
+        uris.extend(lst.read_text().split() if lst.is_file() else [f"<{lst.name}>"])
+    stamp = output / "wav" / STAMP
+    if not stamp.is_file() or stamp.read_text().strip() != audio_stamp(output, subsets, version):
+        return uris
+    return [uri for uri in uris if not (output / "wav" / f"{uri}.wav").is_file()]
 
 
 def mini_audio_missing(output: Union[str, Path] = MINI_DIR) -> List[str]:
@@ -270,12 +299,4 @@ def mini_audio_missing(output: Union[str, Path] = MINI_DIR) -> List[str]:
         Empty when ``wav/`` is complete and its stamp matches the annotation files
         (e.g. after a ``git pull`` that changed them, every uri is returned).
     """
-    output = Path(output)
-    uris = []
-    for subset in SUBSETS:
-        lst = output / f"{subset}.lst"
-        uris.extend(lst.read_text().split() if lst.is_file() else [f"<{lst.name}>"])
-    stamp = output / "wav" / STAMP
-    if not stamp.is_file() or stamp.read_text().strip() != _stamp(output):
-        return uris
-    return [uri for uri in uris if not (output / "wav" / f"{uri}.wav").is_file()]
+    return audio_missing(output, SUBSETS, AUDIO_VERSION)

@@ -3,7 +3,8 @@
 
 For each pipeline (``--pipeline NAME=config.yaml``, repeatable: one per clustering method,
 each tuned on development only, e.g. by ``pyannote-resnet50 optimize ... --clustering X``),
-on Mini test and on the 12 real AMI Debug excerpts:
+on Mini test, on the 12 real AMI Debug excerpts and on Conversations test (held-out Common
+Voice speakers; audio built from ../shared/data when missing, the corpus skipped without it):
 
 * DER (pyannote.metrics, no collar, overlap scored) with the **estimated** number of
   speakers and with the **oracle** number (``num_speakers`` = the reference's);
@@ -170,7 +171,8 @@ def main_sweep(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline", action="append", required=True, help="NAME=config.yaml (repeatable)")
-    parser.add_argument("--protocols", nargs="*", default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug"])
+    parser.add_argument("--protocols", nargs="*", default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug",
+                                                           "Conversations.SpeakerDiarization.CommonVoice"])
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of the DERs there")
     parser.add_argument("--sweep", action="store_true",
                         help="instead: DER and exact-count share of each agglomerative pipeline over a grid of operating "
@@ -186,7 +188,11 @@ def main(argv=None) -> int:
     torch.set_num_threads(2)
     if args.sweep:
         return main_sweep(args)
-    sets = {name: list(get_protocol(name).test()) for name in args.protocols}
+    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS, ensure_conversations
+
+    # Conversations' audio is built from ../shared/data when missing; without it the corpus is skipped
+    sets = {name: list(get_protocol(name).test()) for name in args.protocols
+            if name != CONVERSATIONS or ensure_conversations()}
     rows = []
     for spec in args.pipeline:
         name, _, config = spec.partition("=")

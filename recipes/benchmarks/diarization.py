@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""Diarization benchmark: accuracy on Mini and AMI, speed and memory on long recordings.
+"""Diarization benchmark: accuracy on Mini, AMI and Conversations, speed and memory on long recordings.
 
 Accuracy (pyannote.metrics: DER with its components, and JER; no collar, overlap
-scored) on Mini.SpeakerDiarization.Simulated test and on the 12 real AMI excerpts
-(AMI.SpeakerDiarization.Debug test), side by side for
+scored) on Mini.SpeakerDiarization.Simulated test, on the 12 real AMI excerpts
+(AMI.SpeakerDiarization.Debug test) and on Conversations.SpeakerDiarization.CommonVoice
+test (held-out Common Voice speakers; its audio is built from ../shared/data when
+missing, the corpus skipped without it), side by side for
 
 * ``ours``: pyannote_resnet50.pipelines.SpeakerDiarization (a tuned config.yaml with
   ``--pipeline``, else the committed checkpoints and default hyper-parameters);
@@ -140,6 +142,7 @@ def evaluate(system, files: List, with_reference: bool) -> Dict[str, float]:
 
 def accuracy(args) -> None:
     from pyannote_resnet50.database import get_protocol
+    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS, ensure_conversations
 
     ours = load_ours(args.pipeline, args.segmentation, args.embedding)
     oracle = load_ours(args.pipeline, args.segmentation, args.embedding, oracle=True)
@@ -149,6 +152,8 @@ def accuracy(args) -> None:
                (f"seed: oracle speech turns + AHC @ {args.seed_threshold:g}", seed, True)]
 
     for name in args.protocols:
+        if name == CONVERSATIONS and not ensure_conversations():  # builds missing audio from ../shared/data
+            continue
         protocol = get_protocol(name)
         try:
             files = list(protocol.test())
@@ -406,7 +411,8 @@ def parse_args(argv=None):
     parser.add_argument("--segmentation", default=None, help="segmentation checkpoint (without --pipeline)")
     parser.add_argument("--embedding", default=None, help="embedding checkpoint (without --pipeline)")
     parser.add_argument("--protocols", nargs="*",
-                        default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug"])
+                        default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug",
+                                 "Conversations.SpeakerDiarization.CommonVoice"])
     parser.add_argument("--seed-threshold", type=float, default=0.5,
                         help="cosine distance threshold of the seed baseline (default: 0.5)")
     parser.add_argument("--durations", nargs="*", type=float, default=[60.0, 600.0, 3600.0],

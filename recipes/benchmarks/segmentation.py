@@ -8,7 +8,9 @@ checkpoint (same embedding, same hyper-parameters) diarizes:
 
 * Mini test (simulated read speech, 15 files) and the 12 real AMI Debug excerpts, split
   into AMI *development* (2 files no segmentation model trained on) and AMI *train*
-  (10 files: training data of the realistic segmentation, listed for completeness);
+  (10 files: training data of the realistic segmentation, listed for completeness), and
+  Conversations test (held-out Common Voice speakers, 10 files; audio built from
+  ../shared/data when missing, the corpus skipped without it);
   pyannote.metrics ``DetectionErrorRate`` (missed detection, false alarm; no collar)
   and ``DiarizationErrorRate`` inside each file's UEM, and the share of the missed speech
   that lies in missed stretches shorter than 2 s (gaps the output leaves inside
@@ -124,6 +126,7 @@ def main(argv=None) -> int:
     import pyannote_resnet50
     from pyannote_resnet50.core.io import SAMPLE_RATE
     from pyannote_resnet50.database import get_protocol
+    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS, ensure_conversations
 
     torch.set_num_threads(2)
     config = Path(args.pipeline or pyannote_resnet50.DEFAULT_PIPELINE)
@@ -134,6 +137,9 @@ def main(argv=None) -> int:
         "AMI development (unseen)": list(ami.development()),
         "AMI train": list(ami.train()),
     }
+    # held-out Common Voice speakers: audio built from ../shared/data when missing, skipped without it
+    if ensure_conversations():
+        sets["Conversations test"] = list(get_protocol(CONVERSATIONS, database_yml=args.database).test())
     noises = noise_inputs(args.noise_dir)
 
     runs = []

@@ -1,0 +1,89 @@
+"""Conversations corpus: simulated conversations of held-out Common Voice speakers."""
+
+from pathlib import Path
+
+import pytest
+
+from pyannote_resnet50.database.conversations import (
+    CONVERSATIONS_DIR,
+    PROTOCOL,
+    SUBSETS,
+    build_conversations,
+    conversations_audio_missing,
+    ensure_conversations,
+)
+from pyannote_resnet50.database.registry import DATA_DIR
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "commonvoice").is_dir() or not (SHARED / "noise").is_dir(),
+    reason=f"{SHARED} (Common Voice audio and noise) not found: the Conversations corpus cannot be simulated",
+)
+
+
+def _voices_speakers(subset: str) -> set:
+    return set((DATA_DIR / "voices" / f"speakers.{subset}.txt").read_text().split())
+
+
+def test_conversations_speakers_are_held_out(database_yml):
+    """Every speaker is a Common Voice speaker of the Voices list of its subset, never a
+    Voices training speaker; development and test share no speaker; no train subset."""
+    from pyannote_resnet50.database import get_protocol
+    from pyannote_resnet50.database.registry import protocol_subsets
+
+    speakers = {}
+    for subset in SUBSETS:
+        rows = [line.split("\t") for line in (CONVERSATIONS_DIR / f"sources.{subset}.txt").read_text().splitlines()]
+        assert {uri for uri, _, _ in rows} == set((CONVERSATIONS_DIR / f"{subset}.lst").read_text().split())
+        speakers[subset] = {speaker for _, _, speaker in rows}
+        assert all(s.startswith("CV") for s in speakers[subset]), subset
+        assert speakers[subset] <= _voices_speakers(subset), subset
+        assert not speakers[subset] & _voices_speakers("train"), subset
+    assert not speakers["development"] & speakers["test"]
+    assert protocol_subsets(get_protocol(PROTOCOL, database_yml)) == ["development", "test"]
+
+
+@needs_shared
+def test_committed_conversations_annotations_are_reproducible(tmp_path):
+    """The committed annotation files are exactly what the builder writes."""
+    written = build_conversations(SHARED, tmp_path, write_audio=False)
+    assert len(written) == 8
+    for name, path in written.items():
+        assert path.read_text() == (CONVERSATIONS_DIR / path.name).read_text(), name
+    assert not (tmp_path / "wav").exists()
+
+
+@needs_shared
+def test_conversations_stamp_detects_stale_audio(tmp_path):
+    """Audio built for other annotations (e.g. after a git pull) is reported as missing."""
+    build_conversations(SHARED, tmp_path, num_files={"development": 1, "test": 1})
+    assert conversations_audio_missing(tmp_path) == []
+    (tmp_path / "wav" / "cvtst000.wav").unlink()
+    assert conversations_audio_missing(tmp_path) == ["cvtst000"]
+    rttm = tmp_path / "development.rttm"
+    rttm.write_text(rttm.read_text().replace("spk00", "spk09", 1))
+    assert conversations_audio_missing(tmp_path) == ["cvdev000", "cvtst000"]
+
+
+def test_ensure_conversations_skips_without_shared_data(tmp_path, capsys):
+    """Without audio nor shared data, benchmarks are told to skip the corpus (and why)."""
+    for subset in SUBSETS:
+        (tmp_path / f"{subset}.lst").write_text((CONVERSATIONS_DIR / f"{subset}.lst").read_text())
+    assert ensure_conversations(tmp_path / "absent", output=tmp_path) is False
+    assert f"{PROTOCOL}: skipped" in capsys.readouterr().out
+    assert not (tmp_path / "wav").exists()
+
+
+def test_conversations_protocol_finds_its_audio(conversations_corpus, database_yml):
+    """The protocol's audio (built by the fixture when missing) lasts as long as each UEM."""
+    import soundfile as sf
+
+    from pyannote_resnet50.database import get_protocol
+
+    protocol = get_protocol(conversations_corpus, database_yml)
+    for subset in SUBSETS:
+        files = list(getattr(protocol, subset)())
+        assert len(files) == 10
+        for file in files:
+            assert sf.info(file["audio"]).duration == pytest.approx(file["annotated"].duration(), abs=0.01)
+            assert 1 <= len(file["annotation"].labels()) <= 6
