@@ -9,7 +9,8 @@
 # Defaults: the Voices fine-tune of the embedding and its PLDA
 # (pyannote_resnet50/data/checkpoints/{embedding,plda}-voices.*); for the shipped default's
 # (embedding-readspeech.ckpt, plda-readspeech.npz): PROTOCOL=ReadSpeech.SpeakerDiarization.Speakers
-# bash recipes/plda/train.sh pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt pyannote_resnet50/data/checkpoints/plda-readspeech.npz The `Voices:` line of
+# bash recipes/plda/train.sh pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt pyannote_resnet50/data/checkpoints/plda-readspeech.npz
+# The `Voices:` line of
 # database.yml must point to the audio. A PLDA only fits the embedding model it was trained
 # with: re-run this whenever the embedding checkpoint changes.
 # Quick check on a tiny slice: bash recipes/plda/train.sh "" /tmp/plda.npz --max-speakers-per-subset 6 --max-chunks 30 --lda-dim 4
