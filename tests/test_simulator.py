@@ -116,7 +116,7 @@ def test_committed_mini_annotations_are_reproducible(tmp_path):
     """The committed Mini annotation files are exactly what the builder writes."""
     written = build_mini(tmp_path, write_audio=False)
     for name, path in written.items():
-        assert path.read_text() == (MINI_DIR / path.name).read_text(), name
+        assert path.read_text() == (MINI_DIR / path.relative_to(tmp_path)).read_text(), name
     assert not (tmp_path / "wav").exists()
 
 
