@@ -56,7 +56,12 @@ def test_forcing_fewer_clusters_merges_the_halves_of_a_split_speaker():
     rng = np.random.default_rng(0)
     basis, _ = np.linalg.qr(rng.standard_normal((64, 3)))
     half, other_half, speaker = basis.T
-    centres = np.stack([half, 0.55 * half + np.sqrt(1 - 0.55**2) * other_half, speaker])  # halves 0.95 apart
+    # halves further apart than the shipped threshold (cosine distance for average / weighted /
+    # complete / single linkage, euclidean distance between unit vectors for the others), the
+    # other speaker orthogonal to both
+    t = SHIPPED["threshold"]
+    similarity = min(1 - t, 1 - t**2 / 2) - 0.1
+    centres = np.stack([half, similarity * half + np.sqrt(1 - similarity**2) * other_half, speaker])
     labels = np.repeat([0, 1, 2], [15, 15, 10])
     embeddings = centres[labels] + 0.25 * rng.standard_normal((len(labels), 64)) / 8
     clustering = AgglomerativeClustering()

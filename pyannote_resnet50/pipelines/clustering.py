@@ -220,13 +220,19 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
           less than dropping a real one;
         * too few: pyannote.audio splits the dendrogram further (clusters of that size);
           when it cannot reach the number, again with half that size, and so on down to
-          1, where every number of clusters is reachable.
+          1, where every number of clusters is reachable. The other way to fit: cut the
+          dendrogram deeper until that many clusters of the minimum size exist and
+          reassign the smaller ones (at most ``MAX_EXTRA_CUTS`` more clusters); again the
+          one with the smaller dispersion is returned.
         """
         size = max(self.min_cluster_size, math.ceil(self.min_cluster_fraction * len(embeddings)))
         clusters = self._pyannote_cluster(embeddings, size, 1, len(embeddings), None)
-        found = len(np.unique(clusters))
+        labels, sizes = np.unique(clusters, return_counts=True)
+        found = len(labels)
         target = num_clusters or min(max(found, min_clusters), max_clusters)
-        if found == target:
+        # a forced count met with clusters smaller than the minimum size (pyannote.audio keeps
+        # them when they cannot be reassigned) is checked against the deeper cut below
+        if found == target and (num_clusters is None or np.all(sizes >= size)):
             return clusters
         if found > target:
             candidates = [keep_largest_clusters(embeddings, clusters, target, metric=self.metric)]
@@ -235,11 +241,26 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
                 candidates.append(merged)
             normalized = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
             return min(candidates, key=lambda labels: dispersion(normalized, labels))
+        normalized = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
+        candidates = []
+        # the dendrogram cut deeper until `target` clusters of the minimum size exist, the
+        # smaller ones reassigned: two speakers merged at the threshold are separated again
+        # instead of a few outlying embeddings becoming a speaker
+        for k in range(target + 1, min(len(embeddings), target + MAX_EXTRA_CUTS) + 1):
+            cut = self._pyannote_cluster(embeddings, 1, k, k, k)
+            if np.sum(np.unique(cut, return_counts=True)[1] >= size) >= target:
+                candidates.append(keep_largest_clusters(embeddings, cut, target, metric=self.metric))
+                break
         while True:
             clusters = self._pyannote_cluster(embeddings, size, min_clusters, max_clusters, num_clusters)
             if size == 1 or len(np.unique(clusters)) == target:
-                return clusters
+                candidates.append(clusters)
+                return min(candidates, key=lambda labels: dispersion(normalized, labels))
             size //= 2
+
+
+#: how many clusters beyond the requested number the dendrogram may be cut into when too few are found
+MAX_EXTRA_CUTS = 20
 
 
 def dispersion(embeddings: np.ndarray, clusters: np.ndarray) -> float:
