@@ -228,7 +228,7 @@ def build_mini(
     if bar is not None:
         bar.close()
     if write_audio:
-        _write_text(output / "wav" / STAMP, [_stamp(output)])
+        _write_text(output / "wav" / STAMP, [audio_stamp(output, SUBSETS, AUDIO_VERSION)])
     return written
 
 
@@ -251,11 +251,6 @@ def write_reader_annotations(output: Union[str, Path], subset: str) -> Path:
         fields[7] = sources[fields[1], fields[7]]
         lines.append(" ".join(fields))
     return _write_text(output / f"{subset}.readers.rttm", lines)
-
-
-def _stamp(output: Path) -> str:
-    """Fingerprint of the annotation files of `output` and of :data:`AUDIO_VERSION`."""
-    return audio_stamp(output, SUBSETS, AUDIO_VERSION)
 
 
 def audio_stamp(output: Union[str, Path], subsets, version: int) -> str:

@@ -234,14 +234,13 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
         # them when they cannot be reassigned) is checked against the deeper cut below
         if found == target and (num_clusters is None or np.all(sizes >= size)):
             return clusters
+        normalized = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
         if found > target:
             candidates = [keep_largest_clusters(embeddings, clusters, target, metric=self.metric)]
             merged = self._pyannote_cluster(embeddings, size, min_clusters, max_clusters, num_clusters)
             if len(np.unique(merged)) == target:
                 candidates.append(merged)
-            normalized = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
             return min(candidates, key=lambda labels: dispersion(normalized, labels))
-        normalized = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
         candidates = []
         # the dendrogram cut deeper until `target` clusters of the minimum size exist, the
         # smaller ones reassigned: two speakers merged at the threshold are separated again

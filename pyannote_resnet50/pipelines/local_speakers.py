@@ -79,6 +79,12 @@ def _first_half_frames(binary_segmentations: np.ndarray) -> np.ndarray:
     return np.arange(num_frames)[None, :, None] < start[:, None, :]
 
 
+def _partition(data: np.ndarray, keep: np.ndarray, move: np.ndarray) -> np.ndarray:
+    """(..., 2 * L) activity: `data` where `keep` in slots 0..L-1, where `move` in slots L..2L-1, else 0"""
+    zero = np.zeros((), dtype=data.dtype)
+    return np.concatenate([np.where(keep, data, zero), np.where(move, data, zero)], axis=2)
+
+
 def halve_local_speakers(binary_segmentations: SlidingWindowFeature) -> SlidingWindowFeature:
     """Cut the activity of every (chunk, local speaker) in two halves
 
@@ -97,9 +103,7 @@ def halve_local_speakers(binary_segmentations: SlidingWindowFeature) -> SlidingW
     """
     data = np.nan_to_num(binary_segmentations.data, nan=0.0)
     first = _first_half_frames(data)
-    zero = np.zeros((), dtype=data.dtype)
-    halves = np.concatenate([np.where(first, data, zero), np.where(first, zero, data)], axis=2)
-    return SlidingWindowFeature(halves, binary_segmentations.sliding_window)
+    return SlidingWindowFeature(_partition(data, first, ~first), binary_segmentations.sliding_window)
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -184,16 +188,12 @@ def split_local_speakers(
     keep = ~split[:, None, :] | first_frames  # frames slot k keeps
     move = split[:, None, :] & ~first_frames  # frames going to slot L + k
 
-    def expand(data: np.ndarray) -> np.ndarray:
-        zero = np.zeros((), dtype=data.dtype)
-        return np.concatenate([np.where(keep, data, zero), np.where(move, data, zero)], axis=2)
-
     expanded = np.full((num_chunks, 2 * num_speakers, embeddings.shape[2]), np.nan, dtype=embeddings.dtype)
     expanded[:, :num_speakers] = np.where(split[..., None], first, embeddings)
     expanded[:, num_speakers:] = np.where(split[..., None], second, np.nan)
     return (
-        SlidingWindowFeature(expand(soft), segmentations.sliding_window),
-        SlidingWindowFeature(expand(binary_segmentations.data), binary_segmentations.sliding_window),
+        SlidingWindowFeature(_partition(soft, keep, move), segmentations.sliding_window),
+        SlidingWindowFeature(_partition(binary_segmentations.data, keep, move), binary_segmentations.sliding_window),
         expanded,
         split,
     )

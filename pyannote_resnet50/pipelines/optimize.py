@@ -361,9 +361,10 @@ def shipped_parameters(pipeline: SpeakerDiarization) -> Optional[Dict[str, Any]]
         have exactly those hyper-parameters.
     """
     params = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
-    if "local_speakers" in pipeline.default_parameters() and "local_speakers" not in params:
-        params["local_speakers"] = pipeline.default_parameters()["local_speakers"]
-    if set(pipeline._flatten(params)) != set(pipeline._flatten(pipeline.default_parameters())):
+    defaults = pipeline.default_parameters()
+    if "local_speakers" in defaults and "local_speakers" not in params:
+        params["local_speakers"] = defaults["local_speakers"]
+    if set(pipeline._flatten(params)) != set(pipeline._flatten(defaults)):
         return None
     return params
 
