@@ -168,3 +168,46 @@ def test_voices_sources_common_voice_and_arabic():
     assert all(len(s.speech) >= 3 and s.waveform.dtype == np.float32 for s in sources)
     with pytest.raises(FileNotFoundError, match="no audio of speaker CV0000000000"):
         readspeech_sources(SHARED, ["CV0000000000"])
+
+
+def _dominant_frequency(excerpt: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(excerpt))
+    return float(np.fft.rfftfreq(len(excerpt), 1.0 / SAMPLE_RATE)[np.argmax(spectrum)])
+
+
+def test_noise_only_music_and_colored_shares(tmp_path):
+    """`noise_only_music` draws music files (named *music*) for that share of the noise-only
+    stretches, `noise_only_colored` coloured Gaussian noise; by default every file is as likely."""
+    from pyannote_resnet50.database.simulator.mixing import add_noise_only
+
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    sf.write(tmp_path / "music__tone.flac", 0.3 * np.sin(2 * np.pi * 440 * t), SAMPLE_RATE)
+    sf.write(tmp_path / "street__tone.flac", 0.3 * np.sin(2 * np.pi * 3000 * t), SAMPLE_RATE)
+    stretches = np.array([[i * SAMPLE_RATE, i * SAMPLE_RATE + SAMPLE_RATE // 2] for i in range(0, 80, 2)])
+
+    def frequencies(**kwargs):
+        config = SimulationConfig.voxconverse(noise=[tmp_path], **kwargs)
+        waveform = np.zeros(80 * SAMPLE_RATE, dtype=np.float32)
+        add_noise_only(np.random.default_rng(0), waveform, stretches, 1.0, config.noise, config)
+        return [_dominant_frequency(waveform[a + 800 : b - 800]) for a, b in stretches]
+
+    def is_tone(f, hz):
+        return abs(f - hz) < 10
+
+    assert all(is_tone(f, 440) for f in frequencies(noise_only_music=1.0, noise_only_colored=0.0))
+    assert all(is_tone(f, 3000) for f in frequencies(noise_only_music=0.0, noise_only_colored=0.0))
+    colored = frequencies(noise_only_music=1.0, noise_only_colored=1.0)
+    assert not any(is_tone(f, 440) or is_tone(f, 3000) for f in colored)
+    mixed = frequencies(noise_only_music=0.75, noise_only_colored=0.0)
+    assert 20 <= sum(is_tone(f, 440) for f in mixed) <= 38  # 30 expected of 40
+    default = frequencies(colored_noise=0.0)  # uniform over the two files
+    assert 10 <= sum(is_tone(f, 440) for f in default) <= 30
+
+
+def test_simulate_cli_refuses_bad_noise_only_shares(tmp_path, capsys):
+    from pyannote_resnet50.cli.simulate import main
+
+    for bad in (["--noise-only-music", "1.5", "--preset", "voxconverse"], ["--noise-only-colored", "0.2"]):
+        with pytest.raises(SystemExit):
+            main([str(tmp_path / "bad")] + bad)
+        assert bad[0] in capsys.readouterr().err

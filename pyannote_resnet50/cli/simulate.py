@@ -55,6 +55,12 @@ def main(argv=None) -> int:
         help="probability that a pause becomes a 2-15 s stretch of noise or music with no speaker "
         "(--preset voxconverse; default 0.05)",
     )
+    parser.add_argument("--noise-only-music", type=float, default=None,
+                        help="probability that a noise-only stretch drawn from --noise is music (files named "
+                        "*music*; default: every noise file equally likely)")
+    parser.add_argument("--noise-only-colored", type=float, default=None,
+                        help="probability that a noise-only stretch is coloured Gaussian noise, white to brown "
+                        "(default: the preset's share of coloured background noise, 0.3)")
     parser.add_argument("--sources", type=Path, default=None,
                         help="folder of {speaker}-*.flac utterances (default: the LibriSpeech utterances shipped "
                         "in the package)")
@@ -128,6 +134,16 @@ def main(argv=None) -> int:
         if args.preset != "voxconverse":
             parser.error("--noise-only needs --preset voxconverse (the mini preset has no noise-only stretches).")
         explicit["noise_only"] = args.noise_only
+    for name in ("noise_only_music", "noise_only_colored"):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        option = "--" + name.replace("_", "-")
+        if not 0.0 <= value <= 1.0:
+            parser.error(f"{option} is a probability in [0, 1], got {value}.")
+        if args.preset != "voxconverse":
+            parser.error(f"{option} needs --preset voxconverse (the mini preset has no noise-only stretches).")
+        explicit[name] = value
     if args.preset == "voxconverse":
         config = SimulationConfig.voxconverse(noise=noise, rir=rir, **explicit)
     else:

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Train the segmentation (pyannote.audio's PyanNet, powerset, pyannote's own
 # SpeakerDiarization task, through pyannote-audio-train) on realistic simulated
-# conversations plus the real AMI Debug training excerpts, starting from the shipped
-# Mini segmentation. Resumable: run the same command again after an interruption.
+# conversations of every voice (Voices train speakers: LibriSpeech, speechocean762,
+# Common Voice en/fa, Arabic) plus the real AMI Debug training excerpts, labelled in
+# VoxConverse's convention (the simulator's bridge, 0.9 s), starting from the shipped
+# segmentation. Resumable: run the same command again after an interruption.
 #
 #   recipes/segmentation/train.sh [OUTPUT_DIR] [MAX_TIME] [extra Hydra overrides...]
 #
 # OUTPUT_DIR defaults to training_runs/segmentation, MAX_TIME (DD:HH:MM:SS) to 00:02:00:00.
-# SHARED (default ../shared/data) holds librispeech/, speechocean762/, noise/, ami-debug/.
-# NUM_TRAIN simulated training conversations of 2-5 min (default 60, about 3.5 hours),
-# built once into OUTPUT_DIR/data (speakers of ReadSpeech train, training noises; the
-# development conversations use ReadSpeech development speakers); SEED (default 1) draws
-# them (another seed, other conversations of the same speakers); NOISE_ONLY (default: the
-# preset's 0.05) is the probability that a pause becomes a 2-15 s noise or music stretch.
+# SHARED (default ../shared/data) holds librispeech/, speechocean762/, commonvoice/,
+# arabic-speech-commands/, noise/, ami-debug/.
+# NUM_TRAIN simulated training conversations of 2-5 min (default 100, about 6 hours),
+# built once into OUTPUT_DIR/data (speakers of Voices train, training noises; the
+# development conversations use Voices development speakers); SEED (default 1) draws
+# them (another seed, other conversations of the same speakers); NOISE_ONLY (default 0.1)
+# is the probability that a pause becomes a 2-15 s noise or music stretch, MUSIC (default
+# 0.5) and COLORED (default 0.3) the shares of those stretches that are music and coloured
+# (white to brown) noise. INIT: the starting checkpoint (default: the shipped segmentation).
 # Output: OUTPUT_DIR/segmentation.ckpt (best development DER), training_curve.{csv,png}.
 set -euo pipefail
 
@@ -21,16 +26,18 @@ OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/segmentation}")"
 MAX_TIME="${2:-00:02:00:00}"
 shift $(( $# > 2 ? 2 : $# ))
 SHARED="$(realpath "${SHARED:-$ROOT/../shared/data}")"
-NUM_TRAIN="${NUM_TRAIN:-60}"
+NUM_TRAIN="${NUM_TRAIN:-100}"
 SEED="${SEED:-1}"
-NOISE_ONLY="${NOISE_ONLY:-}"
-INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-mini.ckpt}")"
+NOISE_ONLY="${NOISE_ONLY:-0.1}"
+MUSIC="${MUSIC:-0.5}"
+COLORED="${COLORED:-0.3}"
+INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-realistic.ckpt}")"
 DATA="$OUTPUT_DIR/data"
 
 if [ ! -f "$DATA/database.yml" ]; then
-    common=(--duration 120:300 --preset voxconverse --readspeech "$SHARED"
-            --noise "$SHARED/noise/noise" --rir "$SHARED/noise/rir")
-    if [ -n "$NOISE_ONLY" ]; then common+=(--noise-only "$NOISE_ONLY"); fi
+    common=(--duration 120:300 --preset voxconverse --voices "$SHARED"
+            --noise "$SHARED/noise/noise" --rir "$SHARED/noise/rir"
+            --noise-only "$NOISE_ONLY" --noise-only-music "$MUSIC" --noise-only-colored "$COLORED")
     pyannote-resnet50 simulate "$DATA" --name sim-train --num-files "$NUM_TRAIN" --speakers-subset train \
         --seed "$SEED" --uri-prefix trn "${common[@]}"
     pyannote-resnet50 simulate "$DATA" --name development --num-files 8 --speakers-subset development \
@@ -41,11 +48,11 @@ if [ ! -f "$DATA/database.yml" ]; then
     done
     cat > "$DATA/database.yml.tmp" <<YAML
 Databases:
-  Conversations:
+  SegmentationTraining:
     - $DATA/wav/{uri}.wav
     - $SHARED/ami-debug/{uri}.wav
 Protocols:
-  Conversations:
+  SegmentationTraining:
     SpeakerDiarization:
       Realistic:
         scope: file
@@ -64,7 +71,7 @@ fi
 # Hydra changes the working directory: every path is absolute
 pyannote-audio-train \
     +registry="$DATA/database.yml" \
-    protocol=Conversations.SpeakerDiarization.Realistic \
+    protocol=SegmentationTraining.SpeakerDiarization.Realistic \
     task=SpeakerDiarization \
     task.duration=10.0 task.max_speakers_per_chunk=3 task.max_speakers_per_frame=2 \
     task.batch_size=32 task.num_workers=1 \

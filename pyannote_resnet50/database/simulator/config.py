@@ -77,6 +77,14 @@ class SimulationConfig:
         With `noise`, probability that the background noise of a recording, or a
         noise-only stretch, is coloured Gaussian noise (white to brown) instead of a
         noise file. Default 0.
+    noise_only_colored : float, optional
+        Probability that a noise-only stretch is coloured Gaussian noise (white to
+        brown). Defaults to None: `colored_noise`, as the background noise.
+    noise_only_music : float, optional
+        Probability that a noise-only stretch drawn from `noise` is a music file (a file
+        whose name contains "music"), the other files sharing the rest. Defaults to None:
+        every file equally likely. Segmentation training raises it: music is what a
+        segmentation most often takes for speech.
     noise_only_duration : (float, float)
         Defaults to (1, 8) seconds.
     noise_only_db : (float, float)
@@ -115,6 +123,8 @@ class SimulationConfig:
     snr: Tuple[float, float] = (10.0, 30.0)
     noise: PathList = None
     colored_noise: float = 0.0
+    noise_only_colored: Optional[float] = None
+    noise_only_music: Optional[float] = None
     noise_only_duration: Tuple[float, float] = (1.0, 8.0)
     noise_only_db: Tuple[float, float] = (-15.0, 0.0)
     tail: float = 0.5

@@ -12,6 +12,7 @@ to speech, and no label.
 """
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -105,15 +106,23 @@ def add_noise_only(
     noise: Sequence,
     config: SimulationConfig,
 ) -> None:
-    """Fill `stretches` (first, last sample) of `waveform` (in place) with excerpts of `noise` files."""
+    """Fill `stretches` (first, last sample) of `waveform` (in place) with excerpts of `noise` files
+    or coloured noise (``config.noise_only_colored``), music files with probability
+    ``config.noise_only_music``."""
     files = audio_files(noise)
+    music = [f for f in files if "music" in Path(f).name.lower()]
+    others = [f for f in files if "music" not in Path(f).name.lower()]
+    colored = config.colored_noise if config.noise_only_colored is None else config.noise_only_colored
     fade = int(_FADE * SAMPLE_RATE)
     for start, end in stretches:
         length = int(end - start)
-        if rng.random() < config.colored_noise:
+        if rng.random() < colored:
             excerpt = colored_noise(rng, length)
         else:
-            excerpt = _excerpt(rng, _noise(str(files[int(rng.integers(len(files)))])), length)
+            pool = files
+            if config.noise_only_music is not None and music and others:
+                pool = music if rng.random() < config.noise_only_music else others
+            excerpt = _excerpt(rng, _noise(str(pool[int(rng.integers(len(pool)))])), length)
         level = np.sqrt(speech_power) * 10.0 ** (rng.uniform(*config.noise_only_db) / 20.0)
         envelope = np.ones(length, dtype=np.float32)
         ramp = np.linspace(0.0, 1.0, min(fade, length // 2), dtype=np.float32)
