@@ -42,13 +42,15 @@ Benchmarks call :func:`ensure_conversations`, which builds missing audio.
 """
 
 import argparse
+import functools
 import time
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Union
 
-from .mini import OVERLAP_SHAPE, STAMP, audio_missing, audio_stamp
+from .mini import OVERLAP_SHAPE
 from .registry import DATA_DIR
-from .simulator import SimulationConfig, _write_text, readspeech_sources, simulate_recordings, write_recordings
+from .simulator import SimulationConfig, readspeech_sources, simulate_recordings
+from .simulator.corpus import audio_missing, write_corpus
 
 CONVERSATIONS_DIR = DATA_DIR / "conversations"
 PROTOCOL = "Conversations.SpeakerDiarization.CommonVoice"
@@ -152,25 +154,10 @@ def build_conversations(
     output = Path(output)
     num_files = dict(NUM_FILES, **(num_files or {}))
     config = conversation_config(shared_dir)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=sum(num_files[s] for s in SUBSETS), desc="Conversations", unit="file")
-    written = {}
-    for subset in SUBSETS:
-        sources = readspeech_sources(shared_dir, conversation_speakers(subset))
-        rows = []
-
-        def tracked(generator):
-            for recording in generator:
-                rows.extend(f"{recording.uri}\t{label}\t{speaker}" for label, speaker in recording.speakers.items())
-                if bar is not None:
-                    bar.update(1)
-                yield recording
-
-        generator = simulate_recordings(
-            sources,
+    subsets = {
+        subset: functools.partial(
+            simulate_recordings,
+            readspeech_sources(shared_dir, conversation_speakers(subset)),
             num_files[subset],
             seed=(seed, SEED_KEY, SUBSETS.index(subset)),
             duration=DURATION,
@@ -178,13 +165,10 @@ def build_conversations(
             overlap_shape=OVERLAP_SHAPE,
             prefix=PREFIX[subset],
         )
-        for kind, path in write_recordings(tracked(generator), output, subset, write_audio=write_audio).items():
-            written[f"{subset}.{kind}"] = path
-        written[f"sources.{subset}"] = _write_text(output / f"sources.{subset}.txt", rows)
-    if bar is not None:
-        bar.close()
-    if write_audio:
-        _write_text(output / "wav" / STAMP, [audio_stamp(output, SUBSETS, AUDIO_VERSION)])
+        for subset in SUBSETS
+    }
+    written = write_corpus(output, subsets, AUDIO_VERSION, write_audio=write_audio,
+                           progress="Conversations" if progress else None, total=sum(num_files[s] for s in SUBSETS))
     return written
 
 

@@ -32,7 +32,7 @@ twice gives identical files.
 """
 
 import dataclasses
-import hashlib
+import functools
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
 
@@ -49,8 +49,8 @@ from .simulator import (
     rttm_lines,
     read_speakers_sex,
     simulate_recordings,
-    write_recordings,
 )
+from .simulator.corpus import audio_missing, write_corpus
 
 MINI_DIR = DATA_DIR / "mini"
 PROTOCOL = "Mini.SpeakerDiarization.Simulated"
@@ -65,8 +65,6 @@ NUM_FILES = {"train": 60, "development": 15, "test": 15}
 OVERLAP_SHAPE = 1.5
 #: bump when the audio of the simulator changes without changing the annotations
 AUDIO_VERSION = 2
-#: written in ``wav/`` with the audio: the annotations (and audio version) it matches
-STAMP = ".stamp"
 
 __all__ = [
     "MINI_DIR",
@@ -78,8 +76,6 @@ __all__ = [
     "build_mini",
     "write_reader_annotations",
     "mini_audio_missing",
-    "audio_stamp",
-    "audio_missing",
 ]
 
 
@@ -198,37 +194,26 @@ def build_mini(
     sex = read_speakers_sex(Path(librispeech) / "SPEAKERS.TXT")
     available = {s.speaker for s in load_sources(librispeech)}
     speakers = split_speakers({s: x for s, x in sex.items() if s in available}, seed=seed)
-    written = {}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    precise = {subset: [] for subset in SUBSETS}
 
-        bar = tqdm(total=sum(num_files[s] for s in SUBSETS), desc="Mini", unit="file")
+    def relabel(subset: str, recording: Recording) -> Recording:
+        # VoxConverse's convention (module docstring); the audio is unchanged
+        precise[subset].extend(rttm_lines(recording.annotation))
+        bridged = bridge_pauses(recording.annotation, VOXCONVERSE_BRIDGE).rename_tracks(generator="string")
+        return dataclasses.replace(recording, annotation=bridged)
+
+    subsets = {
+        subset: functools.partial(
+            simulate_subset, subset, speakers[subset], num_files[subset], seed=seed, librispeech=librispeech
+        )
+        for subset in SUBSETS
+    }
+    written = write_corpus(output, subsets, AUDIO_VERSION, write_audio=write_audio, transform=relabel,
+                           progress="Mini" if progress else None, total=sum(num_files[s] for s in SUBSETS))
     for subset in SUBSETS:
-        recordings, precise = [], []
-
-        def tracked(generator):
-            for recording in generator:
-                recordings.append((recording.uri, recording.speakers))
-                precise.extend(rttm_lines(recording.annotation))
-                if bar is not None:
-                    bar.update(1)
-                # VoxConverse's convention (module docstring); the audio is unchanged
-                bridged = bridge_pauses(recording.annotation, VOXCONVERSE_BRIDGE).rename_tracks(generator="string")
-                yield dataclasses.replace(recording, annotation=bridged)
-
-        generator = simulate_subset(subset, speakers[subset], num_files[subset], seed=seed, librispeech=librispeech)
-        for kind, path in write_recordings(tracked(generator), output, subset, write_audio=write_audio).items():
-            written[f"{subset}.{kind}"] = path
-        written[f"precise.{subset}"] = _write_text(output / "precise" / f"{subset}.rttm", precise)
+        written[f"precise.{subset}"] = _write_text(output / "precise" / f"{subset}.rttm", precise[subset])
         written[f"speakers.{subset}"] = _write_text(output / f"speakers.{subset}.txt", speakers[subset])
-        rows = [f"{uri}\t{label}\t{speaker}" for uri, mapping in recordings for label, speaker in mapping.items()]
-        written[f"sources.{subset}"] = _write_text(output / f"sources.{subset}.txt", rows)
         written[f"readers.{subset}"] = write_reader_annotations(output, subset)
-    if bar is not None:
-        bar.close()
-    if write_audio:
-        _write_text(output / "wav" / STAMP, [audio_stamp(output, SUBSETS, AUDIO_VERSION)])
     return written
 
 
@@ -251,38 +236,6 @@ def write_reader_annotations(output: Union[str, Path], subset: str) -> Path:
         fields[7] = sources[fields[1], fields[7]]
         lines.append(" ".join(fields))
     return _write_text(output / f"{subset}.readers.rttm", lines)
-
-
-def audio_stamp(output: Union[str, Path], subsets, version: int) -> str:
-    """Fingerprint of the ``{subset}.{lst,rttm,uem}`` files of `output` and of an audio `version`.
-
-    Shared by the simulated corpora (Mini, :mod:`~pyannote_resnet50.database.conversations`):
-    written as ``wav/.stamp`` with their audio.
-    """
-    output = Path(output)
-    digest = hashlib.sha1(f"audio version {version}".encode())
-    for subset in subsets:
-        for suffix in ("lst", "rttm", "uem"):
-            path = output / f"{subset}.{suffix}"
-            digest.update(path.read_bytes() if path.is_file() else b"")
-    return digest.hexdigest()
-
-
-def audio_missing(output: Union[str, Path], subsets, version: int) -> List[str]:
-    """Uris of the ``{subset}.lst`` of `output` whose ``wav/{uri}.wav`` is missing or stale.
-
-    Every uri when ``wav/.stamp`` does not match :func:`audio_stamp` (audio built for
-    other annotations or another audio `version`); a missing list counts as ``<{subset}.lst>``.
-    """
-    output = Path(output)
-    uris = []
-    for subset in subsets:
-        lst = output / f"{subset}.lst"
-        uris.extend(lst.read_text().split() if lst.is_file() else [f"<{lst.name}>"])
-    stamp = output / "wav" / STAMP
-    if not stamp.is_file() or stamp.read_text().strip() != audio_stamp(output, subsets, version):
-        return uris
-    return [uri for uri in uris if not (output / "wav" / f"{uri}.wav").is_file()]
 
 
 def mini_audio_missing(output: Union[str, Path] = MINI_DIR) -> List[str]:
