@@ -132,3 +132,35 @@ def test_local_speaker_check_option(monkeypatch, tmp_path):
     params = shipped_parameters(pipeline)
     assert params["local_speakers"] == pipeline.default_parameters()["local_speakers"]
     assert shipped_parameters(SpeakerDiarization()).keys() == {"segmentation", "clustering"}
+
+
+def test_pooled_protocols(monkeypatch, tmp_path, capsys):
+    """`optimize A+B` tunes on the files of the subset of both protocols (config.yaml names both);
+    protocols sharing uris are refused before any work."""
+    import pyannote_resnet50.pipelines.optimize as module
+    from pyannote_resnet50.pipelines.optimize import pooled_files
+
+    mini = "Mini.SpeakerDiarization.Simulated"
+    ami = get_protocol(PROTOCOL)
+    files = pooled_files([get_protocol(mini), ami], "development")
+    uris = [file["uri"] for file in files]
+    assert uris == [f["uri"] for f in get_protocol(mini).development()] + [f["uri"] for f in ami.development()]
+
+    calls = []
+
+    def fake_optimize(protocol, output_dir, **kwargs):
+        calls.append(protocol)
+        return {"loss": 0.0, "params": {}, "config": tmp_path / "config.yaml", "num_trials": 0}
+
+    monkeypatch.setattr(module, "optimize", fake_optimize)
+    assert cli(["optimize", f"{mini}+{PROTOCOL}", str(tmp_path / "out")]) == 0
+    assert [p.name for p in calls[-1]] == [mini, PROTOCOL]
+    assert cli(["optimize", PROTOCOL, str(tmp_path / "out")]) == 0
+    assert calls[-1].name == PROTOCOL  # one protocol: passed as before
+
+    # Mini's precise references are the same files: refused, with what to do
+    assert cli(["optimize", f"{mini}+Mini.SpeakerDiarization.Precise", str(tmp_path / "clash")]) == 1
+    assert "share uris" in capsys.readouterr().err
+    assert not (tmp_path / "clash").exists()
+    with pytest.raises(ValueError, match="share uris"):
+        pooled_files([ami, ami], "development")

@@ -22,7 +22,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "with pyannote.audio.Pipeline.from_pretrained. Re-running resumes the study "
         "(OUTPUT_DIR/trials.sqlite).",
     )
-    parser.add_argument("protocol", help="e.g. Mini.SpeakerDiarization.Simulated")
+    parser.add_argument("protocol", help="e.g. Mini.SpeakerDiarization.Simulated; several joined by '+' "
+                        "(e.g. Mini.SpeakerDiarization.Simulated+Conversations.SpeakerDiarization.CommonVoice) "
+                        "pool the files of their --subset")
     parser.add_argument("output_dir", help="where config.yaml, checkpoints and trials.sqlite go")
     parser.add_argument("--subset", default="development", help="subset to tune on (default: development)")
     parser.add_argument("--segmentation", default=None,
@@ -111,12 +113,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     setup_runtime(args)
 
-    from pyannote_resnet50.database.registry import get_protocol, protocol_subset
-    from pyannote_resnet50.pipelines.optimize import optimize
+    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS
+    from pyannote_resnet50.database.conversations import ensure_conversations
+    from pyannote_resnet50.database.registry import get_protocol
+    from pyannote_resnet50.pipelines.optimize import optimize, pooled_files
 
     try:  # unknown protocol or subset, malformed annotation files: say what to fix
-        protocol = get_protocol(args.protocol, database_yml=args.database)
-        files = protocol_subset(protocol, args.subset)
+        names = [name for name in args.protocol.split("+") if name]
+        if CONVERSATIONS in names:
+            ensure_conversations()  # committed annotations; the audio is built from ../shared on first use
+        protocol = [get_protocol(name, database_yml=args.database) for name in names]
+        files = pooled_files(protocol, args.subset)
     except (ValueError, FileNotFoundError) as error:
         print(f"pyannote-resnet50 optimize: {error}", file=sys.stderr)
         return 1
@@ -126,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"pyannote-resnet50 optimize: error: {error}", file=sys.stderr)
         return 2
     result = optimize(
-        protocol,
+        protocol if len(protocol) > 1 else protocol[0],
         args.output_dir,
         subset=args.subset,
         segmentation=args.segmentation,

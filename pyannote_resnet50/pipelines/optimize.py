@@ -247,7 +247,7 @@ def optimize(
     show_progress: bool = True,
     **pipeline_params,
 ) -> Dict[str, Any]:
-    """Tune the pipeline on `subset` of `protocol` and write `output_dir`/config.yaml
+    """Tune the pipeline on `subset` of `protocol` (or of several) and write `output_dir`/config.yaml
 
     Resumable: the optuna study lives in `output_dir`/trials.sqlite; calling again
     runs trials until the study holds `num_trials` completed ones, with new
@@ -255,8 +255,10 @@ def optimize(
 
     Parameters
     ----------
-    protocol : pyannote.database Protocol
+    protocol : pyannote.database Protocol, or list of them
         e.g. ``pyannote_resnet50.database.get_protocol("Mini.SpeakerDiarization.Simulated")``.
+        With several, the files of `subset` of each are pooled (the DER of the pool: each
+        file weighs its scored duration); their uris must differ.
     output_dir : str or Path
     subset : {"train", "development", "test"}, optional
         Defaults to "development".
@@ -291,7 +293,7 @@ def optimize(
     if sampler not in ("TPESampler", "RandomSampler"):
         raise ValueError(f"sampler must be 'TPESampler' or 'RandomSampler', not '{sampler}'.")
     output_dir = Path(output_dir)
-    files: List = list(protocol_subset(protocol, subset))
+    files = pooled_files(protocol, subset)
     if cache:  # uris name the cache files: none may lead out of the cache folder
         check_uris(file["uri"] for file in files)
     pipeline_params = {**export_checkpoints(output_dir, segmentation, embedding), **pipeline_params}
@@ -419,9 +421,27 @@ def _drop(params: dict, frozen: dict) -> dict:
     return kept
 
 
+def pooled_files(protocol, subset: Text) -> List:
+    """Files of `subset` of `protocol`, or of every protocol of a list (uris must differ across them)
+
+    Raises
+    ------
+    ValueError
+        When a protocol has no such subset, or two pooled files share a uri.
+    """
+    protocols = list(protocol) if isinstance(protocol, (list, tuple)) else [protocol]
+    files: List = [file for p in protocols for file in protocol_subset(p, subset)]
+    uris = [file["uri"] for file in files]
+    if len(set(uris)) < len(uris):
+        clashes = sorted({uri for uri in uris if uris.count(uri) > 1})
+        raise ValueError(f"the protocols pooled for tuning share uris ({', '.join(clashes[:5])}): "
+                         f"tune on one of them, or rename the files of one.")
+    return files
+
+
 def _write_best(output_dir: Path, pipeline_params: dict, optimizer: Optimizer, protocol, subset: Text) -> Path:
     optimization = {
-        "protocol": protocol.name,
+        "protocol": "+".join(p.name for p in protocol) if isinstance(protocol, (list, tuple)) else protocol.name,
         "subset": subset,
         "metric": "diarization error rate",
         "loss": float(optimizer.best_loss),
