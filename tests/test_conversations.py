@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 from pyannote_resnet50.database.conversations import (
+    COMMON_VOICE,
     CONVERSATIONS_DIR,
+    LONG,
     PROTOCOL,
     SUBSETS,
     build_conversations,
@@ -25,22 +27,33 @@ def _voices_speakers(subset: str) -> set:
     return set((DATA_DIR / "voices" / f"speakers.{subset}.txt").read_text().split())
 
 
-def test_conversations_speakers_are_held_out(database_yml):
-    """Every speaker is a Common Voice speaker of the Voices list of its subset, never a
-    Voices training speaker; development and test share no speaker; no train subset."""
+@pytest.mark.parametrize("corpus", [COMMON_VOICE, LONG], ids=["CommonVoice", "Long"])
+def test_conversations_speakers_are_held_out(database_yml, corpus):
+    """Every speaker is a speaker of the corpus's identity prefixes (Common Voice; every corpus
+    for Long) of the Voices list of its subset, never a Voices training speaker; development and
+    test share no speaker; no train subset; durations and speaker counts in the corpus's ranges."""
+    from pyannote.database.util import load_rttm, load_uem
+
     from pyannote_resnet50.database import get_protocol
     from pyannote_resnet50.database.registry import protocol_subsets
 
+    directory = corpus.directory
     speakers = {}
     for subset in SUBSETS:
-        rows = [line.split("\t") for line in (CONVERSATIONS_DIR / f"sources.{subset}.txt").read_text().splitlines()]
-        assert {uri for uri, _, _ in rows} == set((CONVERSATIONS_DIR / f"{subset}.lst").read_text().split())
+        rows = [line.split("\t") for line in (directory / f"sources.{subset}.txt").read_text().splitlines()]
+        uris = (directory / f"{subset}.lst").read_text().split()
+        assert {uri for uri, _, _ in rows} == set(uris) and len(uris) == corpus.num_files[subset]
         speakers[subset] = {speaker for _, _, speaker in rows}
-        assert all(s.startswith("CV") for s in speakers[subset]), subset
+        assert all(s.startswith(corpus.corpora) for s in speakers[subset]), subset
         assert speakers[subset] <= _voices_speakers(subset), subset
         assert not speakers[subset] & _voices_speakers("train"), subset
+        uems, rttms = load_uem(directory / f"{subset}.uem"), load_rttm(directory / f"{subset}.rttm")
+        for uri in uris:
+            assert corpus.duration[0] <= uems[uri].extent().end <= corpus.duration[1] + 0.01, uri
+            low, high = corpus.num_speakers or (1, 6)
+            assert low <= len(rttms[uri].labels()) <= high, uri
     assert not speakers["development"] & speakers["test"]
-    assert protocol_subsets(get_protocol(PROTOCOL, database_yml)) == ["development", "test"]
+    assert protocol_subsets(get_protocol(corpus.protocol, database_yml)) == ["development", "test"]
 
 
 @needs_shared
@@ -63,6 +76,19 @@ def test_conversations_stamp_detects_stale_audio(tmp_path):
     rttm = tmp_path / "development.rttm"
     rttm.write_text(rttm.read_text().replace("spk00", "spk09", 1))
     assert conversations_audio_missing(tmp_path) == ["cvdev000", "cvtst000"]
+
+
+@needs_shared
+def test_committed_long_conversations_are_reproducible(tmp_path):
+    """The first recording of each Long subset, rebuilt (annotations only), is the committed one."""
+    written = build_conversations(SHARED, tmp_path, num_files={"development": 1, "test": 1}, write_audio=False,
+                                  corpus=LONG)
+    for subset in SUBSETS:
+        (uri,) = written[f"{subset}.lst"].read_text().split()
+        assert uri == f"{LONG.prefix[subset]}000"
+        committed = [line for line in (LONG.directory / f"{subset}.rttm").read_text().splitlines()
+                     if line.split()[1] == uri]
+        assert written[f"{subset}.rttm"].read_text().splitlines() == committed
 
 
 def test_ensure_conversations_skips_without_shared_data(tmp_path, capsys):

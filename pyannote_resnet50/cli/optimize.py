@@ -113,15 +113,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     setup_runtime(args)
 
-    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS
+    from pyannote_resnet50.database.conversations import CORPORA as CONVERSATIONS
     from pyannote_resnet50.database.conversations import ensure_conversations
     from pyannote_resnet50.database.registry import get_protocol
     from pyannote_resnet50.pipelines.optimize import optimize, pooled_files
 
     try:  # unknown protocol or subset, malformed annotation files: say what to fix
         names = [name for name in args.protocol.split("+") if name]
-        if CONVERSATIONS in names:
-            ensure_conversations()  # committed annotations; the audio is built from ../shared on first use
+        for name in names:
+            if name in CONVERSATIONS:  # committed annotations; the audio is built from ../shared on first use
+                ensure_conversations(corpus=name)
         protocol = [get_protocol(name, database_yml=args.database) for name in names]
         files = pooled_files(protocol, args.subset)
     except (ValueError, FileNotFoundError) as error:

@@ -39,38 +39,112 @@ data: rebuilding gives identical files. Rebuild (audio and annotations; about a 
     python -m pyannote_resnet50.database.conversations --shared ../shared/data
 
 Benchmarks call :func:`ensure_conversations`, which builds missing audio.
+
+**Long recordings** (``Conversations.SpeakerDiarization.Long``, :data:`LONG`, under
+``data/conversations/long/``): VoxConverse's file lengths. :data:`LONG`'s ``num_files``
+recordings of 8 to 12 minutes per subset, 2 to 10 speakers each (uniform), drawn from every
+voice of the Voices lists (LibriSpeech, speechocean762, Common Voice, Arabic; development
+speakers for development, test speakers for test), same preset and convention. Pipelines
+tuned on 30–180 s files meet here the speaker counts and lengths of VoxConverse::
+
+    python -m pyannote_resnet50.database.conversations --corpus long --shared ../shared/data
 """
 
 import argparse
+import dataclasses
 import functools
 import time
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 from .mini import OVERLAP_SHAPE
 from .registry import DATA_DIR
 from .simulator import SimulationConfig, readspeech_sources, simulate_recordings
 from .simulator.corpus import audio_missing, write_corpus
 
-CONVERSATIONS_DIR = DATA_DIR / "conversations"
-PROTOCOL = "Conversations.SpeakerDiarization.CommonVoice"
 SUBSETS = ("development", "test")
-#: uri prefix of each subset
-PREFIX = {"development": "cvdev", "test": "cvtst"}
-#: number of recordings of each subset
-NUM_FILES = {"development": 10, "test": 10}
-#: duration range of a recording, seconds (uniform)
-DURATION = (60.0, 180.0)
-#: identity prefix of the Common Voice speakers of the Voices protocol
-CORPUS = "CV"
-#: enters every seed, so that draws differ from Mini's (seeded with (seed, subset index))
-SEED_KEY = 22
-#: bump when the audio of the simulator changes without changing the annotations
-AUDIO_VERSION = 1
 #: ``../shared/data`` of a source checkout (the shared corpora)
 SHARED_DIR = DATA_DIR.parents[2] / "shared" / "data"
 
+
+@dataclasses.dataclass(frozen=True)
+class ConversationSet:
+    """What a simulated conversations protocol is made of (see the module docstring).
+
+    Attributes
+    ----------
+    protocol : str
+        pyannote.database protocol name.
+    directory : Path
+        Folder of its annotation files (and ``wav/``).
+    prefix : dict
+        {subset: uri prefix}.
+    num_files : dict
+        {subset: number of recordings}.
+    duration : (float, float)
+        Duration range of a recording, seconds (uniform).
+    corpora : tuple of str
+        Identity prefixes of the Voices speakers drawn (``CV``: Common Voice; all four:
+        every voice).
+    num_speakers : (int, int), optional
+        Range of the number of speakers of a recording (uniform). Defaults to None: the
+        simulator's VoxConverse dev distribution, capped at 6.
+    seed_key : int
+        Enters every seed, so that draws differ from the other corpora's.
+    audio_version : int
+        Bumped when the simulator's audio changes without changing the annotations.
+    """
+
+    protocol: str
+    directory: Path
+    prefix: Dict[str, str]
+    num_files: Dict[str, int]
+    duration: Tuple[float, float]
+    corpora: Tuple[str, ...]
+    num_speakers: Optional[Tuple[int, int]] = None
+    seed_key: int = 22
+    audio_version: int = 1
+
+
+#: 60-180 s conversations of the held-out Common Voice speakers
+COMMON_VOICE = ConversationSet(
+    protocol="Conversations.SpeakerDiarization.CommonVoice",
+    directory=DATA_DIR / "conversations",
+    prefix={"development": "cvdev", "test": "cvtst"},
+    num_files={"development": 10, "test": 10},
+    duration=(60.0, 180.0),
+    corpora=("CV",),
+    seed_key=22,
+)
+#: 8-12 min conversations of 2 to 10 held-out speakers of every corpus (VoxConverse's file lengths)
+LONG = ConversationSet(
+    protocol="Conversations.SpeakerDiarization.Long",
+    directory=DATA_DIR / "conversations" / "long",
+    prefix={"development": "lgdev", "test": "lgtst"},
+    num_files={"development": 4, "test": 4},
+    duration=(480.0, 720.0),
+    corpora=("LS", "SO", "CV", "AR"),
+    num_speakers=(2, 10),
+    seed_key=23,
+)
+#: {protocol name: ConversationSet}
+CORPORA = {corpus.protocol: corpus for corpus in (COMMON_VOICE, LONG)}
+
+# the Common Voice corpus's settings under their former names
+CONVERSATIONS_DIR = COMMON_VOICE.directory
+PROTOCOL = COMMON_VOICE.protocol
+#: uri prefix of each subset
+PREFIX = COMMON_VOICE.prefix
+#: number of recordings of each subset
+NUM_FILES = COMMON_VOICE.num_files
+#: duration range of a recording, seconds (uniform)
+DURATION = COMMON_VOICE.duration
+
 __all__ = [
+    "ConversationSet",
+    "COMMON_VOICE",
+    "LONG",
+    "CORPORA",
     "CONVERSATIONS_DIR",
     "PROTOCOL",
     "SUBSETS",
@@ -84,12 +158,14 @@ __all__ = [
 ]
 
 
-def conversation_speakers(subset: str) -> List[str]:
-    """Common Voice identities (``CV...``) of the Voices protocol's list of `subset`.
+def conversation_speakers(subset: str, corpora: Tuple[str, ...] = COMMON_VOICE.corpora) -> List[str]:
+    """Identities of the Voices protocol's list of `subset` from `corpora`.
 
     Parameters
     ----------
     subset : {"development", "test"}
+    corpora : tuple of str, optional
+        Identity prefixes kept. Defaults to Common Voice's (``CV...``).
 
     Returns
     -------
@@ -99,7 +175,7 @@ def conversation_speakers(subset: str) -> List[str]:
     if subset not in SUBSETS:
         raise ValueError(f"Conversations has no '{subset}' subset: use one of {', '.join(SUBSETS)}.")
     speakers = (DATA_DIR / "voices" / f"speakers.{subset}.txt").read_text().split()
-    return [s for s in speakers if s.startswith(CORPUS)]
+    return [s for s in speakers if s.startswith(tuple(corpora))]
 
 
 def conversation_config(shared_dir: Union[str, Path]) -> SimulationConfig:
@@ -123,57 +199,68 @@ def conversation_config(shared_dir: Union[str, Path]) -> SimulationConfig:
 
 def build_conversations(
     shared_dir: Union[str, Path],
-    output: Union[str, Path] = CONVERSATIONS_DIR,
+    output: Union[str, Path, None] = None,
     seed: int = 0,
     num_files: Optional[Mapping[str, int]] = None,
     write_audio: bool = True,
     progress: bool = False,
+    corpus: ConversationSet = COMMON_VOICE,
 ) -> Dict[str, Path]:
-    """Build the Conversations corpus (annotations, sources and, optionally, audio).
+    """Build a Conversations corpus (annotations, sources and, optionally, audio).
 
     Parameters
     ----------
     shared_dir : str or Path
-        Folder of the shared corpora (``commonvoice/``, ``noise/``), e.g. ``../shared/data``.
+        Folder of the shared corpora (``commonvoice/``, ``noise/``...), e.g. ``../shared/data``.
     output : str or Path, optional
-        Defaults to the package's ``data/conversations``, the one ``database.yml`` uses.
+        Defaults to the corpus's folder in the package, the one ``database.yml`` uses.
     seed : int, optional
         Defaults to 0 (the committed corpus).
     num_files : dict, optional
-        {subset: number of recordings}. Defaults to :data:`NUM_FILES` (10 and 10).
+        {subset: number of recordings}. Defaults to the corpus's (10 and 10 for :data:`COMMON_VOICE`).
     write_audio : bool, optional
         Write ``wav/{uri}.wav`` and its stamp. Defaults to True.
     progress : bool, optional
         Show a tqdm progress bar. Defaults to False.
+    corpus : ConversationSet, optional
+        :data:`COMMON_VOICE` (default) or :data:`LONG`.
 
     Returns
     -------
     written : dict
         {description: path} of every file written but the audio.
     """
-    output = Path(output)
-    num_files = dict(NUM_FILES, **(num_files or {}))
+    output = Path(corpus.directory if output is None else output)
+    num_files = dict(corpus.num_files, **(num_files or {}))
     config = conversation_config(shared_dir)
     subsets = {
         subset: functools.partial(
             simulate_recordings,
-            readspeech_sources(shared_dir, conversation_speakers(subset)),
+            readspeech_sources(shared_dir, conversation_speakers(subset, corpus.corpora)),
             num_files[subset],
-            seed=(seed, SEED_KEY, SUBSETS.index(subset)),
-            duration=DURATION,
+            seed=(seed, corpus.seed_key, SUBSETS.index(subset)),
+            duration=corpus.duration,
+            num_speakers=corpus.num_speakers,
             config=config,
             overlap_shape=OVERLAP_SHAPE,
-            prefix=PREFIX[subset],
+            prefix=corpus.prefix[subset],
         )
         for subset in SUBSETS
     }
-    written = write_corpus(output, subsets, AUDIO_VERSION, write_audio=write_audio,
-                           progress="Conversations" if progress else None, total=sum(num_files[s] for s in SUBSETS))
-    return written
+    return write_corpus(output, subsets, corpus.audio_version, write_audio=write_audio,
+                        progress=corpus.protocol.split(".")[-1] if progress else None,
+                        total=sum(num_files[s] for s in SUBSETS))
 
 
-def conversations_audio_missing(output: Union[str, Path] = CONVERSATIONS_DIR) -> List[str]:
-    """Uris of the Conversations lists whose audio is missing or was built for other annotations.
+def conversations_audio_missing(output: Union[str, Path, None] = None, corpus: ConversationSet = COMMON_VOICE) -> List[str]:
+    """Uris of a Conversations corpus's lists whose audio is missing or was built for other annotations.
+
+    Parameters
+    ----------
+    output : str or Path, optional
+        Defaults to the corpus's folder in the package.
+    corpus : ConversationSet, optional
+        Defaults to :data:`COMMON_VOICE`.
 
     Returns
     -------
@@ -181,46 +268,54 @@ def conversations_audio_missing(output: Union[str, Path] = CONVERSATIONS_DIR) ->
         Empty when ``wav/`` is complete and its stamp matches the annotation files
         (e.g. after a ``git pull`` that changed them, every uri is returned).
     """
-    return audio_missing(output, SUBSETS, AUDIO_VERSION)
+    return audio_missing(corpus.directory if output is None else output, SUBSETS, corpus.audio_version)
 
 
-def ensure_conversations(shared_dir: Union[str, Path] = SHARED_DIR, output: Union[str, Path] = CONVERSATIONS_DIR) -> bool:
-    """Make sure the Conversations audio is there, building it from `shared_dir` if missing.
+def ensure_conversations(
+    shared_dir: Union[str, Path] = SHARED_DIR,
+    output: Union[str, Path, None] = None,
+    corpus: Union[ConversationSet, str] = COMMON_VOICE,
+) -> bool:
+    """Make sure a Conversations corpus's audio is there, building it from `shared_dir` if missing.
 
     Parameters
     ----------
     shared_dir : str or Path, optional
         Defaults to the checkout's ``../shared/data``.
     output : str or Path, optional
+        Defaults to the corpus's folder in the package.
+    corpus : ConversationSet or str, optional
+        The corpus or its protocol name. Defaults to :data:`COMMON_VOICE`.
 
     Returns
     -------
     ready : bool
         False (and a printed reason) when the audio is missing and `shared_dir` does not
-        hold the Common Voice audio: callers then skip the corpus.
+        hold the shared audio: callers then skip the corpus.
     """
-    output, shared_dir = Path(output), Path(shared_dir)
-    missing = conversations_audio_missing(output)
+    corpus = CORPORA[corpus] if isinstance(corpus, str) else corpus
+    output, shared_dir = Path(corpus.directory if output is None else output), Path(shared_dir)
+    missing = conversations_audio_missing(output, corpus)
     if not missing:
         return True
     if not (shared_dir / "commonvoice").is_dir():
-        print(f"{PROTOCOL}: skipped ({len(missing)} recordings without audio, and no Common Voice audio "
+        print(f"{corpus.protocol}: skipped ({len(missing)} recordings without audio, and no Common Voice audio "
               f"under '{shared_dir}' to build them: python -m pyannote_resnet50.database.conversations --shared DIR)")
         return False
     files = [output / f"{prefix}{s}.{suffix}" for s in SUBSETS for prefix, suffix in
              (("", "lst"), ("", "rttm"), ("", "uem"), ("sources.", "txt"))]
     committed = {p: p.read_text() for p in files if p.is_file()}
-    print(f"{PROTOCOL}: building the audio of {len(missing)} recordings from '{shared_dir}'...", flush=True)
-    build_conversations(shared_dir, output, progress=True)
+    print(f"{corpus.protocol}: building the audio of {len(missing)} recordings from '{shared_dir}'...", flush=True)
+    build_conversations(shared_dir, output, progress=True, corpus=corpus)
     changed = sorted(p.name for p, text in committed.items() if p.read_text() != text)
     if changed:
-        print(f"{PROTOCOL}: WARNING: rebuilding changed {', '.join(changed)} (other shared data than the committed "
-              f"corpus's?): scores are not comparable with the committed ones.")
+        print(f"{corpus.protocol}: WARNING: rebuilding changed {', '.join(changed)} (other shared data than the "
+              f"committed corpus's?): scores are not comparable with the committed ones.")
     return True
 
 
 def main(argv=None) -> int:
-    """Build the Conversations corpus: annotations (committed) and audio (generated).
+    """Build a Conversations corpus: annotations (committed) and audio (generated).
 
     Parameters
     ----------
@@ -229,33 +324,40 @@ def main(argv=None) -> int:
     """
     parser = argparse.ArgumentParser(
         prog="python -m pyannote_resnet50.database.conversations",
-        description="Simulate the Conversations corpus (VoxConverse-like conversations of the held-out Common "
-        "Voice speakers of the Voices development / test lists, held-out real noise). Idempotent: the same "
+        description="Simulate a Conversations corpus (VoxConverse-like conversations of held-out speakers of the "
+        "Voices development / test lists, held-out real noise): --corpus commonvoice, 60-180 s recordings of Common "
+        "Voice speakers; --corpus long, 8-12 min recordings of 2-10 speakers of every corpus. Idempotent: the same "
         "seed rewrites identical files.",
     )
+    parser.add_argument("--corpus", choices=["commonvoice", "long"], default="commonvoice",
+                        help=f"commonvoice: {COMMON_VOICE.protocol}; long: {LONG.protocol} (default: commonvoice)")
     parser.add_argument("--shared", type=Path, default=SHARED_DIR,
                         help=f"folder of the shared corpora (commonvoice/, noise/; default: {SHARED_DIR})")
-    parser.add_argument("--output", type=Path, default=CONVERSATIONS_DIR,
-                        help="output folder (default: the package's data/conversations, where the protocol reads it)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="output folder (default: the corpus's folder in the package's data/conversations, "
+                        "where the protocol reads it)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0, the committed corpus)")
     for subset in SUBSETS:
-        parser.add_argument(f"--num-{subset}", type=int, default=NUM_FILES[subset],
-                            help=f"number of {subset} recordings (default: {NUM_FILES[subset]})")
+        parser.add_argument(f"--num-{subset}", type=int, default=None,
+                            help=f"number of {subset} recordings (default: the corpus's, "
+                            f"{COMMON_VOICE.num_files[subset]} or {LONG.num_files[subset]})")
     parser.add_argument("--annotations-only", action="store_true", help="do not write audio")
     args = parser.parse_args(argv)
 
+    corpus = LONG if args.corpus == "long" else COMMON_VOICE
+    output = corpus.directory if args.output is None else args.output
     start = time.perf_counter()
-    num_files = {subset: getattr(args, f"num_{subset}") for subset in SUBSETS}
+    num_files = {subset: getattr(args, f"num_{subset}") or corpus.num_files[subset] for subset in SUBSETS}
     written = build_conversations(
-        args.shared, args.output, seed=args.seed, num_files=num_files,
-        write_audio=not args.annotations_only, progress=True,
+        args.shared, output, seed=args.seed, num_files=num_files,
+        write_audio=not args.annotations_only, progress=True, corpus=corpus,
     )
     elapsed = time.perf_counter() - start
     for name, path in written.items():
         print(f"{name:>22}  {path}")
     if not args.annotations_only:
-        print(f"{'audio':>22}  {args.output / 'wav'} ({sum(num_files.values())} files)")
-    print(f"Conversations built in {elapsed:.1f} s; protocol {PROTOCOL}.")
+        print(f"{'audio':>22}  {output / 'wav'} ({sum(num_files.values())} files)")
+    print(f"{corpus.protocol.split('.')[-1]} built in {elapsed:.1f} s; protocol {corpus.protocol}.")
     return 0
 
 

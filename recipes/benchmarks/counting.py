@@ -172,7 +172,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline", action="append", required=True, help="NAME=config.yaml (repeatable)")
     parser.add_argument("--protocols", nargs="*", default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug",
-                                                           "Conversations.SpeakerDiarization.CommonVoice"])
+                                                           "Conversations.SpeakerDiarization.CommonVoice",
+                                                           "Conversations.SpeakerDiarization.Long"])
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of the DERs there")
     parser.add_argument("--sweep", action="store_true",
                         help="instead: DER and exact-count share of each agglomerative pipeline over a grid of operating "
@@ -188,11 +189,11 @@ def main(argv=None) -> int:
     torch.set_num_threads(2)
     if args.sweep:
         return main_sweep(args)
-    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS, ensure_conversations
+    from pyannote_resnet50.database.conversations import CORPORA as CONVERSATIONS, ensure_conversations
 
     # Conversations' audio is built from ../shared/data when missing; without it the corpus is skipped
     sets = {name: list(get_protocol(name).test()) for name in args.protocols
-            if name != CONVERSATIONS or ensure_conversations()}
+            if name not in CONVERSATIONS or ensure_conversations(corpus=name)}
     rows = []
     for spec in args.pipeline:
         name, _, config = spec.partition("=")

@@ -142,7 +142,7 @@ def evaluate(system, files: List, with_reference: bool) -> Dict[str, float]:
 
 def accuracy(args) -> None:
     from pyannote_resnet50.database import get_protocol
-    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS, ensure_conversations
+    from pyannote_resnet50.database.conversations import CORPORA as CONVERSATIONS, ensure_conversations
 
     ours = load_ours(args.pipeline, args.segmentation, args.embedding)
     oracle = load_ours(args.pipeline, args.segmentation, args.embedding, oracle=True)
@@ -152,7 +152,7 @@ def accuracy(args) -> None:
                (f"seed: oracle speech turns + AHC @ {args.seed_threshold:g}", seed, True)]
 
     for name in args.protocols:
-        if name == CONVERSATIONS and not ensure_conversations():  # builds missing audio from ../shared/data
+        if name in CONVERSATIONS and not ensure_conversations(corpus=name):  # builds missing audio from ../shared/data
             continue
         protocol = get_protocol(name)
         try:
@@ -412,7 +412,7 @@ def parse_args(argv=None):
     parser.add_argument("--embedding", default=None, help="embedding checkpoint (without --pipeline)")
     parser.add_argument("--protocols", nargs="*",
                         default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug",
-                                 "Conversations.SpeakerDiarization.CommonVoice"])
+                                 "Conversations.SpeakerDiarization.CommonVoice", "Conversations.SpeakerDiarization.Long"])
     parser.add_argument("--seed-threshold", type=float, default=0.5,
                         help="cosine distance threshold of the seed baseline (default: 0.5)")
     parser.add_argument("--durations", nargs="*", type=float, default=[60.0, 600.0, 3600.0],

@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     import pyannote_resnet50
     from pyannote_resnet50.core.io import SAMPLE_RATE
     from pyannote_resnet50.database import get_protocol
-    from pyannote_resnet50.database.conversations import PROTOCOL as CONVERSATIONS, ensure_conversations
+    from pyannote_resnet50.database.conversations import COMMON_VOICE, LONG, ensure_conversations
 
     torch.set_num_threads(2)
     config = Path(args.pipeline or pyannote_resnet50.DEFAULT_PIPELINE)
@@ -138,8 +138,9 @@ def main(argv=None) -> int:
         "AMI train": list(ami.train()),
     }
     # held-out Common Voice speakers: audio built from ../shared/data when missing, skipped without it
-    if ensure_conversations():
-        sets["Conversations test"] = list(get_protocol(CONVERSATIONS, database_yml=args.database).test())
+    for label, corpus in (("Conversations test", COMMON_VOICE), ("Long conversations test", LONG)):
+        if ensure_conversations(corpus=corpus):
+            sets[label] = list(get_protocol(corpus.protocol, database_yml=args.database).test())
     noises = noise_inputs(args.noise_dir)
 
     runs = []
