@@ -52,11 +52,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="PLDA file of VBxClustering, trained on the embedding's embeddings by "
                              "`python -m pyannote_resnet50.pipelines.plda` (default: "
                              "pyannote_resnet50/data/checkpoints/plda-readspeech.npz, the shipped embedding's)")
-    parser.add_argument("--local-speaker-check", default="none", choices=["none", "split_halves"],
+    parser.add_argument("--local-speaker-check", default="none", choices=["none", "split_halves", "uniform_windows"],
                         help="check the local speakers before clustering (default: none). split_halves: a "
                              "local speaker whose halves have distant embeddings (two voices the segmentation "
                              "took for one) is split in two; also tunes local_speakers.threshold and "
-                             "local_speakers.min_duration (see pyannote_resnet50.pipelines.local_speakers)")
+                             "local_speakers.min_duration (see pyannote_resnet50.pipelines.local_speakers); "
+                             "uniform_windows: every local speaker cut by 2.5 s windows of the chunk, each part "
+                             "embedded and clustered on its own (pyannote_resnet50.pipelines.uniform_windows)")
     add_runtime_arguments(parser)
     return parser.parse_args(argv)
 

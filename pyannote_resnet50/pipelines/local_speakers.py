@@ -33,10 +33,14 @@ Alternatives not implemented
   1.5 s windows, or DOVER-Lap style re-segmentation), which finds turn changes
   anywhere in the chunk, at the cost of frame-level embeddings and of a second pass
   over the whole recording.
-* Uniform windows: embed every local speaker's activity in short uniform windows
-  (e.g. 1.5 s, as the x-vector clustering of VBx does) instead of one embedding per
-  local speaker, so that no embedding mixes two turns far apart; more embeddings to
-  cluster (quadratic cost of agglomerative clustering) and noisier ones.
+
+Implemented beside it
+---------------------
+* Uniform windows (:mod:`~pyannote_resnet50.pipelines.uniform_windows`,
+  ``local_speaker_check="uniform_windows"``): every local speaker's activity cut by short
+  uniform windows of the chunk, one embedding per window, so that no embedding mixes two
+  turns far apart; more embeddings to cluster (quadratic cost of agglomerative
+  clustering) and noisier ones.
 """
 
 from typing import Optional, Tuple
@@ -46,9 +50,11 @@ from pyannote.core import SlidingWindowFeature
 
 __all__ = ["LOCAL_SPEAKER_CHECKS", "halve_local_speakers", "split_local_speakers", "second_half_start"]
 
-#: values of ``SpeakerDiarization(local_speaker_check=...)``: no check, or
-#: :func:`split_local_speakers` on the embeddings of the halves of :func:`halve_local_speakers`
-LOCAL_SPEAKER_CHECKS = ("none", "split_halves")
+#: values of ``SpeakerDiarization(local_speaker_check=...)``: no check,
+#: :func:`split_local_speakers` on the embeddings of the halves of :func:`halve_local_speakers`,
+#: or every local speaker cut by uniform windows of the chunk
+#: (:mod:`~pyannote_resnet50.pipelines.uniform_windows`)
+LOCAL_SPEAKER_CHECKS = ("none", "split_halves", "uniform_windows")
 
 
 def second_half_start(binary_segmentations: np.ndarray) -> np.ndarray:

@@ -384,6 +384,7 @@ def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) ->
         "embedding_batch_size": pipeline.embedding_batch_size,
         "clustering": pipeline.klustering,
         "silence_amplitude": pipeline.silence_amplitude,
+        **({"uniform_window": pipeline.uniform_window} if pipeline.local_speaker_check == "uniform_windows" else {}),
         **{k: v for k, v in params.items() if k not in ("segmentation", "embedding")},
     }
 

@@ -37,6 +37,7 @@ from pyannote_resnet50.core.io import check_audio, validate_file
 from pyannote_resnet50.core.silence import SILENCE_AMPLITUDE, silent_frames
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
 from pyannote_resnet50.pipelines.local_speakers import LOCAL_SPEAKER_CHECKS, halve_local_speakers, split_local_speakers
+from pyannote_resnet50.pipelines.uniform_windows import window_local_speakers
 from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_EMBEDDING,
@@ -202,7 +203,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         normalises its input and cannot tell; see :mod:`pyannote_resnet50.core.silence`).
         Defaults to ``SILENCE_AMPLITUDE`` (2⁻¹⁴: 2 least significant bits of 16-bit
         audio). None: the segmentation is used as it is.
-    local_speaker_check : {"none", "split_halves"}, optional
+    local_speaker_check : {"none", "split_halves", "uniform_windows"}, optional
         Check of the local speakers before clustering
         (:mod:`pyannote_resnet50.pipelines.local_speakers`). The segmentation model
         sometimes gives two voices of a chunk the same local speaker, whose single
@@ -214,7 +215,14 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         ``local_speakers.threshold``, each half holding at least
         ``local_speakers.min_duration`` seconds of speech; clustering and reconstruction
         then work on twice as many local speaker slots (the extra ones empty unless
-        split). Defaults to "none" (no check: the pipeline as before the option).
+        split). "uniform_windows" (:mod:`~pyannote_resnet50.pipelines.uniform_windows`)
+        cuts every local speaker's activity by windows of `uniform_window` seconds of
+        the chunk, each part a local speaker of its own (own embedding, own cluster).
+        Defaults to "none" (no check: the pipeline as before the option).
+    uniform_window : float, optional
+        With ``local_speaker_check="uniform_windows"``: duration of the windows, in
+        seconds (the chunk is cut into ``round(chunk duration / uniform_window)`` equal
+        windows). Defaults to 2.5 (4 windows of a 10 s chunk).
     use_auth_token : str, optional
         Ignored (models are local); accepted because ``Pipeline.from_pretrained``
         passes it.
@@ -275,6 +283,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         exclusive: bool = False,
         silence_amplitude: Optional[float] = SILENCE_AMPLITUDE,
         local_speaker_check: str = "none",
+        uniform_window: float = 2.5,
         use_auth_token: Union[Text, None] = None,
     ):
         super().__init__()
@@ -293,6 +302,9 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                 f"not {local_speaker_check!r}."
             )
         self.local_speaker_check = local_speaker_check
+        if not isinstance(uniform_window, (int, float)) or isinstance(uniform_window, bool) or uniform_window <= 0:
+            raise ValueError(f"uniform_window must be a positive duration in seconds, not {uniform_window!r}.")
+        self.uniform_window = float(uniform_window)
 
         self.segmentation_step = segmentation_step
         self.der_variant = der_variant or {"collar": 0.0, "skip_overlap": False}
@@ -400,6 +412,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             exclusive=self.exclusive,
             der_variant=self.der_variant,
             local_speaker_check=self.local_speaker_check,
+            uniform_window=self.uniform_window,
         )
         params = self.parameters(instantiated=True)
         params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
@@ -419,6 +432,13 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             self._segmentation_batch_size = batch_size
         else:
             self._segmentation.batch_size = batch_size
+
+    @property
+    def num_windows(self) -> int:
+        """Uniform windows of a chunk (``local_speaker_check="uniform_windows"``; 1 otherwise)"""
+        if self.local_speaker_check != "uniform_windows":
+            return 1
+        return max(1, round(self._segmentation_window.duration / self.uniform_window))
 
     @property
     def embedding_frames(self) -> SlidingWindow:
@@ -579,14 +599,18 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         -------
         embeddings : (num_chunks, local_num_speakers, dimension) np.ndarray
             NaN for inactive (or almost inactive) speakers. With
-            ``local_speaker_check="split_halves"``: (num_chunks, 3 * local_num_speakers,
+            ``local_speaker_check="uniform_windows"``: (num_chunks, num_windows *
+            local_num_speakers, dimension), one per window part of each local speaker
+            (:func:`~pyannote_resnet50.pipelines.uniform_windows.window_local_speakers`).
+            With ``local_speaker_check="split_halves"``: (num_chunks, 3 * local_num_speakers,
             dimension), the embeddings of the local speakers followed by those of their
             halves (:func:`~pyannote_resnet50.pipelines.local_speakers.halve_local_speakers`),
             pooled from the same trunk frames; overlap is that of the local speakers (the
             two halves of one speaker never overlap each other's).
         """
         threshold = None if self.powerset else self.segmentation.threshold
-        num_slots = binary_segmentations.data.shape[2] * (3 if self.local_speaker_check == "split_halves" else 1)
+        num_slots = binary_segmentations.data.shape[2] * (
+            3 if self.local_speaker_check == "split_halves" else self.num_windows)
         if self.training:
             cache = file.get(self.CACHED_EMBEDDINGS, dict())
             if ("embeddings" in cache and cache["segmentation.threshold"] == threshold
@@ -596,11 +620,14 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         chunks: SlidingWindow = binary_segmentations.sliding_window
         masks = np.nan_to_num(binary_segmentations.data, nan=0.0).astype(np.float32)
         num_chunks, num_frames, local_num_speakers = masks.shape
-        if num_slots > local_num_speakers:
-            # halves pooled as more slots: the trunk still runs once per block
+        single = np.sum(masks, axis=2, keepdims=True) < 2  # frames without overlapped speech
+        # halves or windows pooled as more slots: the trunk still runs once per block
+        if self.local_speaker_check == "split_halves":
             masks = np.concatenate([masks, halve_local_speakers(SlidingWindowFeature(masks, chunks)).data], axis=2)
+        elif num_slots > local_num_speakers:
+            masks = window_local_speakers(SlidingWindowFeature(masks, chunks), self.num_windows).data
         if exclude_overlap:
-            clean = masks * (np.sum(masks[..., :local_num_speakers], axis=2, keepdims=True) < 2)
+            clean = masks * single
         else:
             clean = masks
         num_speakers = masks.shape[2]
@@ -816,6 +843,12 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                 )
                 local_num_speakers *= 2
                 hook("local_speakers", split)
+            elif self.local_speaker_check == "uniform_windows":
+                # each window part of a local speaker is a local speaker of its own (count unchanged:
+                # the parts of one speaker never overlap)
+                segmentations = window_local_speakers(segmentations, self.num_windows)
+                binarized_segmentations = window_local_speakers(binarized_segmentations, self.num_windows)
+                local_num_speakers *= self.num_windows
             if np.all(np.isnan(embeddings)):
                 # speech too short to embed anywhere: a single speaker
                 hard_clusters = np.zeros((num_chunks, local_num_speakers), dtype=np.int8)
