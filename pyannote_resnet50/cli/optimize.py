@@ -29,7 +29,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--subset", default="development", help="subset to tune on (default: development)")
     parser.add_argument("--segmentation", default=None,
                         help="segmentation checkpoint, or 'oracle' (upper bound) (default: the shipped "
-                        "pipeline's, pyannote_resnet50/data/checkpoints/segmentation-realistic.ckpt)")
+                        "pipeline's, pyannote_resnet50/data/checkpoints/segmentation-voices.ckpt)")
     parser.add_argument("--embedding", default=None, help="embedding checkpoint (default: the shipped pipeline's, "
                         "pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt)")
     parser.add_argument("--trials", type=int, default=50, help="total number of trials of the study (default: 50)")

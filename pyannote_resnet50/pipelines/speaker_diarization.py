@@ -147,7 +147,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         path, or ``Model.from_pretrained`` keyword arguments. Relative paths are
         resolved against the config.yaml being loaded by ``Pipeline.from_pretrained``,
         else against the working directory. Defaults to the shipped pipeline's
-        ``pyannote_resnet50/data/checkpoints/segmentation-realistic.ckpt``.
+        ``pyannote_resnet50/data/checkpoints/segmentation-voices.ckpt``.
         "oracle" uses the reference ``file["annotation"]`` as segmentation: an
         **upper bound** for benchmarks (exact speech, overlap and local speakers; only
         embedding and clustering errors remain), never a real-world setting.

@@ -29,8 +29,9 @@ from pyannote_resnet50.models.checkpoint import (
 #: checkpoints committed with the package
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
 #: default segmentation model, the shipped pipeline's: PyanNet trained on Mini train, then on
-#: realistic simulated conversations and AMI Debug train (recipes/segmentation/train.sh)
-DEFAULT_SEGMENTATION = CHECKPOINTS_DIR / "segmentation-realistic.ckpt"
+#: realistic simulated conversations and AMI Debug train, then on conversations of every voice
+#: in VoxConverse's convention (recipes/segmentation/train.sh)
+DEFAULT_SEGMENTATION = CHECKPOINTS_DIR / "segmentation-voices.ckpt"
 #: default embedding model: ResNet50 (width 16, torchvision's stem) trained on
 #: ReadSpeech.SpeakerDiarization.Speakers by recipes/embedding/train.sh
 DEFAULT_EMBEDDING = CHECKPOINTS_DIR / "embedding-readspeech.ckpt"

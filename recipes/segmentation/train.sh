@@ -31,7 +31,7 @@ SEED="${SEED:-1}"
 NOISE_ONLY="${NOISE_ONLY:-0.1}"
 MUSIC="${MUSIC:-0.5}"
 COLORED="${COLORED:-0.3}"
-INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-realistic.ckpt}")"
+INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-voices.ckpt}")"
 DATA="$OUTPUT_DIR/data"
 
 if [ ! -f "$DATA/database.yml" ]; then
