@@ -207,8 +207,12 @@ def main(argv=None) -> int:
 
     print("\n| clustering | segmentation | test set | DER %, estimated count | DER %, oracle count | exact count % | over / under-counted % |")
     print("|---|---|---|---:|---:|---:|---:|")
+    def short(protocol: str) -> str:  # Mini, AMI, Conversations (CommonVoice), Conversations Long
+        database, _, variant = protocol.split(".")
+        return f"{database} {variant}" if database == "Conversations" and variant != "CommonVoice" else database
+
     for name, segmentation, protocol, s in rows:
-        print(f"| {name} | {segmentation} | {protocol.split('.')[0]} | {s['DER estimated']:.2f} | "
+        print(f"| {name} | {segmentation} | {short(protocol)} | {s['DER estimated']:.2f} | "
               f"{s['DER oracle count']:.2f} | {s['exact']:.0f} | {s['over']:.0f} / {s['under']:.0f} |")
 
     if args.plot is not None:
@@ -218,7 +222,7 @@ def main(argv=None) -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(10, 4))
-        labels = [f"{n}\n{seg} seg.\n{p.split('.')[0]}" for n, seg, p, _ in rows]
+        labels = [f"{n}\n{seg} seg.\n{short(p)}" for n, seg, p, _ in rows]
         x = np.arange(len(rows))
         ax.bar(x - 0.2, [s["DER estimated"] for *_, s in rows], 0.4, label="estimated count")
         ax.bar(x + 0.2, [s["DER oracle count"] for *_, s in rows], 0.4, label="oracle count")
