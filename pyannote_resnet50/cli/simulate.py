@@ -128,13 +128,7 @@ def main(argv=None) -> int:
         parser.error(f"--bridge is a duration in seconds (>= 0), got {args.bridge}.")
     explicit = {a: getattr(args, a) for a in ("overlap", "mean_pause", "snr") if getattr(args, a) != parser.get_default(a)}
     explicit["bridge"] = args.bridge
-    if args.noise_only is not None:
-        if not 0.0 <= args.noise_only <= 1.0:
-            parser.error(f"--noise-only is a probability in [0, 1], got {args.noise_only}.")
-        if args.preset != "voxconverse":
-            parser.error("--noise-only needs --preset voxconverse (the mini preset has no noise-only stretches).")
-        explicit["noise_only"] = args.noise_only
-    for name in ("noise_only_music", "noise_only_colored"):
+    for name in ("noise_only", "noise_only_music", "noise_only_colored"):
         value = getattr(args, name)
         if value is None:
             continue

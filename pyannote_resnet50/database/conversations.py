@@ -300,7 +300,8 @@ def ensure_conversations(
         return True
     if not (shared_dir / "commonvoice").is_dir():
         print(f"{corpus.protocol}: skipped ({len(missing)} recordings without audio, and no Common Voice audio "
-              f"under '{shared_dir}' to build them: python -m pyannote_resnet50.database.conversations --shared DIR)")
+              f"under '{shared_dir}' to build them: python -m pyannote_resnet50.database.conversations "
+              f"--corpus {'long' if corpus is LONG else 'commonvoice'} --shared DIR)")
         return False
     files = [output / f"{prefix}{s}.{suffix}" for s in SUBSETS for prefix, suffix in
              (("", "lst"), ("", "rttm"), ("", "uem"), ("sources.", "txt"))]
@@ -347,7 +348,8 @@ def main(argv=None) -> int:
     corpus = LONG if args.corpus == "long" else COMMON_VOICE
     output = corpus.directory if args.output is None else args.output
     start = time.perf_counter()
-    num_files = {subset: getattr(args, f"num_{subset}") or corpus.num_files[subset] for subset in SUBSETS}
+    num_files = {subset: corpus.num_files[subset] if getattr(args, f"num_{subset}") is None
+                 else getattr(args, f"num_{subset}") for subset in SUBSETS}
     written = build_conversations(
         args.shared, output, seed=args.seed, num_files=num_files,
         write_audio=not args.annotations_only, progress=True, corpus=corpus,
