@@ -90,8 +90,9 @@ def check_speaker_count(diarization: Annotation, hard_clusters: np.ndarray, requ
     """Warn, saying why, when the speakers of `diarization` break the requested count
 
     The clustering honours ``num_speakers`` / ``min_speakers`` / ``max_speakers`` (it
-    returns that many clusters), but a cluster can still lose all its frames when the
-    speaker timeline is rebuilt: in each frame, the speakers with the largest aggregated
+    returns that many clusters) unless that means splitting one voice far below its
+    threshold (``forced_split_floor`` of :class:`~pyannote_resnet50.pipelines.clustering.AgglomerativeClustering`),
+    and a cluster can still lose all its frames when the speaker timeline is rebuilt: in each frame, the speakers with the largest aggregated
     activation win, and a cluster holding a few embeddings that other clusters also
     claim (in the overlapping chunks) wins nowhere.
 
@@ -121,9 +122,13 @@ def check_speaker_count(diarization: Annotation, hard_clusters: np.ndarray, requ
     lost = [k for k in clusters if k not in diarization.labels()]
     if sizes.sum() == 0:
         why = "no speech was found."
-    elif len(clusters) < low:
+    elif sizes.sum() < low:
         why = (f"there is too little speech to tell {low} voices apart (the clustering could only make "
                f"{counted(len(clusters), 'cluster')} of its {embeddings}).")
+    elif len(clusters) < low:
+        why = (f"the embeddings do not separate {low} voices: the clustering made "
+               f"{counted(len(clusters), 'cluster')} of its {embeddings}, as more would split one voice far below "
+               "its threshold (pipeline.clustering.forced_split_floor = 0 splits as deep as it takes).")
     elif lost:
         held = " and ".join(str(sizes[k]) for k in lost)
         why = (f"the clustering made {len(clusters)} clusters of its {embeddings}, but "
