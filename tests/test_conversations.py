@@ -100,6 +100,20 @@ def test_ensure_conversations_skips_without_shared_data(tmp_path, capsys):
     assert not (tmp_path / "wav").exists()
 
 
+def test_ensure_long_conversations_names_the_missing_corpora(tmp_path, capsys):
+    """The long recordings mix four corpora: a shared folder with Common Voice alone is not enough to
+    build them, and the skip message names what is missing (it looked for commonvoice/ only)."""
+    output = tmp_path / "long"
+    output.mkdir()
+    for subset in SUBSETS:
+        (output / f"{subset}.lst").write_text((LONG.directory / f"{subset}.lst").read_text())
+    (tmp_path / "shared" / "commonvoice").mkdir(parents=True)
+    assert ensure_conversations(tmp_path / "shared", output=output, corpus=LONG) is False
+    out = capsys.readouterr().out
+    assert f"{LONG.protocol}: skipped" in out
+    assert "librispeech, speechocean762, arabic-speech-commands" in out and "commonvoice" not in out.split("under")[0]
+
+
 def test_conversations_protocol_finds_its_audio(conversations_corpus, database_yml):
     """The protocol's audio (built by the fixture when missing) lasts as long as each UEM."""
     import soundfile as sf

@@ -61,6 +61,7 @@ from .mini import OVERLAP_SHAPE
 from .registry import DATA_DIR
 from .simulator import SimulationConfig, readspeech_sources, simulate_recordings
 from .simulator.corpus import audio_missing, write_corpus
+from .simulator.sources import CORPUS_FOLDERS
 
 SUBSETS = ("development", "test")
 #: ``../shared/data`` of a source checkout (the shared corpora)
@@ -298,8 +299,9 @@ def ensure_conversations(
     missing = conversations_audio_missing(output, corpus)
     if not missing:
         return True
-    if not (shared_dir / "commonvoice").is_dir():
-        print(f"{corpus.protocol}: skipped ({len(missing)} recordings without audio, and no Common Voice audio "
+    absent = [CORPUS_FOLDERS[prefix] for prefix in corpus.corpora if not (shared_dir / CORPUS_FOLDERS[prefix]).is_dir()]
+    if absent:
+        print(f"{corpus.protocol}: skipped ({len(missing)} recordings without audio, and no {', '.join(absent)} "
               f"under '{shared_dir}' to build them: python -m pyannote_resnet50.database.conversations "
               f"--corpus {'long' if corpus is LONG else 'commonvoice'} --shared DIR)")
         return False

@@ -204,6 +204,10 @@ def load_sources(
     return [s for s in sources if s.speaker in wanted]
 
 
+#: folder of each corpus of the Voices identities (their two-letter prefix) in the shared data
+CORPUS_FOLDERS = {"LS": "librispeech", "SO": "speechocean762", "CV": "commonvoice", "AR": "arabic-speech-commands"}
+
+
 @lru_cache(maxsize=4)
 def _voices_paths(shared: str) -> Dict[str, Tuple[Tuple[Path, ...], str]]:
     """{identity: (audio paths, sex)} of the Common Voice (``CV``) and Arabic (``AR``) speakers of `shared`."""
@@ -212,13 +216,13 @@ def _voices_paths(shared: str) -> Dict[str, Tuple[Tuple[Path, ...], str]]:
     shared = Path(shared)
     paths: Dict[str, List[Path]] = {}
     sex: Dict[str, str] = {}
-    root = shared / "commonvoice"
+    root = shared / CORPUS_FOLDERS["CV"]
     for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         for clip in read_commonvoice(folder):
             paths.setdefault(f"CV{clip.speaker}", []).append(clip.path)
             if clip.gender in ("female", "male") and f"CV{clip.speaker}" not in sex:
                 sex[f"CV{clip.speaker}"] = clip.gender[0].upper()
-    tsv = shared / "arabic-speech-commands" / "utterances.tsv"
+    tsv = shared / CORPUS_FOLDERS["AR"] / "utterances.tsv"
     if tsv.is_file():
         with open(tsv, newline="") as f:
             for row in csv.DictReader(f, delimiter="\t"):
@@ -250,9 +254,9 @@ def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> Lis
     shared = Path(shared)
     if not shared.is_dir():
         raise FileNotFoundError(f"'{shared}' does not exist: give the folder holding librispeech/ and speechocean762/.")
-    librispeech = shared / "librispeech"
+    librispeech = shared / CORPUS_FOLDERS["LS"]
     sex = read_speakers_sex(librispeech / "SPEAKERS.TXT") if (librispeech / "SPEAKERS.TXT").is_file() else {}
-    tsv = shared / "speechocean762" / "speakers.tsv"
+    tsv = shared / CORPUS_FOLDERS["SO"] / "speakers.tsv"
     if tsv.is_file():
         sex.update({f"SO{speaker}": row["gender"][:1].upper() for speaker, row in read_speechocean_speakers(tsv).items()})
     sources = []
@@ -261,7 +265,7 @@ def readspeech_sources(shared: Union[str, Path], speakers: Iterable[str]) -> Lis
         if corpus == "LS":
             paths = sorted(librispeech.glob(f"{name}-*.flac"))
         elif corpus == "SO":
-            paths = speechocean_utterances(shared / "speechocean762", name)
+            paths = speechocean_utterances(shared / CORPUS_FOLDERS["SO"], name)
         elif corpus in ("CV", "AR"):
             paths, sex[speaker] = _voices_paths(str(shared.resolve())).get(speaker, ((), "?"))
         else:
