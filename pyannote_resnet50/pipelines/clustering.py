@@ -153,9 +153,9 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
         Defaults to False (pyannote.audio 3's default).
     forced_split_floor : float, optional
         When more clusters are requested (``num_clusters``, ``min_clusters``) than the
-        threshold gives, clusters are split no deeper in the dendrogram than this share
-        of the threshold; a request that needs deeper splits gets fewer clusters (and the
-        pipeline a warning that says why). Defaults to :data:`FORCED_SPLIT_FLOOR` (0.9);
+        threshold gives, the request is capped by the number of clusters of the dendrogram
+        cut at this share of the threshold: a request that needs deeper splits gets fewer
+        clusters (and the pipeline a warning that says why). Defaults to :data:`FORCED_SPLIT_FLOOR` (0.9);
         0 always meets the request, as pyannote.audio does. A cluster whose halves merge
         that far below the threshold is one voice for these embeddings: splitting it to
         reach the count turned 8 % DER into 33 % on a two-speaker AMI excerpt whose
@@ -245,9 +245,9 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
           cut deeper until that many clusters of the minimum size exist, the smaller ones
           reassigned (at most ``MAX_EXTRA_CUTS`` more clusters); then pyannote.audio's
           search (clusters of the minimum size, then of half that size, and so on down
-          to 1). No split goes deeper than ``forced_split_floor`` times the threshold: a
-          request that needs more clusters than that cut holds gets as many as it holds
-          (and never fewer than the threshold found).
+          to 1). The number asked is first capped by the number of clusters of the
+          dendrogram cut at ``forced_split_floor`` times the threshold (never below the
+          number the threshold found).
         """
         size = max(self.min_cluster_size, math.ceil(self.min_cluster_fraction * len(embeddings)))
         clusters = self._pyannote_cluster(embeddings, size, 1, len(embeddings), None)
