@@ -181,7 +181,7 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
         metric: str = "cosine",
         max_num_embeddings: int = MAX_AGGLOMERATIVE_EMBEDDINGS,
         constrained_assignment: bool = False,
-        forced_split_floor: float = None,
+        forced_split_floor: Optional[float] = None,
     ):
         super().__init__(
             metric=metric, max_num_embeddings=max_num_embeddings, constrained_assignment=constrained_assignment
