@@ -106,6 +106,16 @@ def pipeline():
     return Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE)
 
 
+def test_oracle_twin_keeps_the_forced_split_floor(pipeline):
+    """Benchmarks run the same pipeline on the reference segmentation: with the same floor"""
+    floor = pipeline.clustering.forced_split_floor
+    try:
+        pipeline.clustering.forced_split_floor = 0.25
+        assert pipeline.oracle_twin().clustering.forced_split_floor == 0.25
+    finally:
+        pipeline.clustering.forced_split_floor = floor
+
+
 @pytest.fixture(scope="module")
 def sample():
     from pyannote.audio.sample import SAMPLE_FILE

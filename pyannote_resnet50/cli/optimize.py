@@ -52,13 +52,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="PLDA file of VBxClustering, trained on the embedding's embeddings by "
                              "`python -m pyannote_resnet50.pipelines.plda` (default: "
                              "pyannote_resnet50/data/checkpoints/plda-readspeech.npz, the shipped embedding's)")
-    parser.add_argument("--local-speaker-check", default="none", choices=["none", "split_halves", "uniform_windows"],
+    parser.add_argument("--local-speaker-check", default="none", choices=["none", "split_halves", "uniform_windows", "reassign_windows"],
                         help="check the local speakers before clustering (default: none). split_halves: a "
                              "local speaker whose halves have distant embeddings (two voices the segmentation "
                              "took for one) is split in two; also tunes local_speakers.threshold and "
                              "local_speakers.min_duration (see pyannote_resnet50.pipelines.local_speakers); "
                              "uniform_windows: every local speaker cut by 2.5 s windows of the chunk, each part "
-                             "embedded and clustered on its own (pyannote_resnet50.pipelines.uniform_windows)")
+                             "embedded and clustered on its own (pyannote_resnet50.pipelines.uniform_windows); "
+                             "reassign_windows: clustering as none, then each 2.5 s window part of a local "
+                             "speaker goes to the closest speaker; also tunes resegmentation.margin and "
+                             "resegmentation.min_duration (pyannote_resnet50.pipelines.resegmentation)")
+    parser.add_argument("--freeze", action="append", default=[], metavar="NAME",
+                        help="keep a hyper-parameter group (clustering, segmentation) or one hyper-parameter "
+                             "(clustering.threshold) at the shipped pipeline's value instead of tuning it; "
+                             "repeatable (e.g. --local-speaker-check reassign_windows --freeze clustering "
+                             "--freeze segmentation tunes the check alone)")
     add_runtime_arguments(parser)
     return parser.parse_args(argv)
 
@@ -97,7 +105,13 @@ def check_inputs(args: argparse.Namespace, files) -> None:
     from pyannote_resnet50.pipelines import ORACLE
     from pyannote_resnet50.pipelines.utils import resolve_checkpoint
 
+    from pyannote_resnet50.pipelines.optimize import check_freeze
+
     check_output_dir(args.output_dir, option="OUTPUT_DIR")
+    try:
+        check_freeze(args.freeze)
+    except ValueError as error:
+        raise ValueError(f"--{error}") from None
     for option, checkpoint in (("--segmentation", args.segmentation), ("--embedding", args.embedding)):
         if checkpoint is None or checkpoint == ORACLE:
             continue
@@ -155,6 +169,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # saved in config.yaml (pipeline.params) only when used: "none" writes the config as before
         **({"local_speaker_check": args.local_speaker_check} if args.local_speaker_check != "none" else {}),
         device=args.device,
+        freeze=args.freeze,
     )
     print(f"best diarization error rate on {args.protocol} {args.subset}: {100 * result['loss']:.2f}% "
           f"({result['num_trials']} trials)")

@@ -26,14 +26,6 @@ activity is then the same as the unsplit speaker's. A change of speaker is only 
 near the middle of the activity: a second voice that speaks a small part of it
 dilutes one half only, which this check may miss.
 
-Alternatives not implemented
-----------------------------
-* VBx-style resegmentation: after clustering, re-assign each frame (or short window)
-  to the speakers with an HMM over frame-level embeddings (as VBx on x-vectors of
-  1.5 s windows, or DOVER-Lap style re-segmentation), which finds turn changes
-  anywhere in the chunk, at the cost of frame-level embeddings and of a second pass
-  over the whole recording.
-
 Implemented beside it
 ---------------------
 * Uniform windows (:mod:`~pyannote_resnet50.pipelines.uniform_windows`,
@@ -41,6 +33,17 @@ Implemented beside it
   uniform windows of the chunk, one embedding per window, so that no embedding mixes two
   turns far apart; more embeddings to cluster (quadratic cost of agglomerative
   clustering) and noisier ones.
+* Resegmentation by windows (:mod:`~pyannote_resnet50.pipelines.resegmentation`,
+  ``local_speaker_check="reassign_windows"``): the clustering runs on the whole local
+  speakers as without a check; afterwards, each window part of a local speaker goes to
+  the speaker whose centroid is clearly closer to its embedding (a hard, HMM-free
+  version of VBx's resegmentation of 1.5 s x-vectors).
+
+Alternative not implemented
+---------------------------
+* VBx resegmentation proper: an HMM over frame-level (or short-window) embeddings and
+  the cluster posteriors, which smooths the decisions in time, at the cost of a second
+  pass over the whole recording.
 """
 
 from typing import Optional, Tuple
@@ -52,9 +55,10 @@ __all__ = ["LOCAL_SPEAKER_CHECKS", "halve_local_speakers", "split_local_speakers
 
 #: values of ``SpeakerDiarization(local_speaker_check=...)``: no check,
 #: :func:`split_local_speakers` on the embeddings of the halves of :func:`halve_local_speakers`,
-#: or every local speaker cut by uniform windows of the chunk
-#: (:mod:`~pyannote_resnet50.pipelines.uniform_windows`)
-LOCAL_SPEAKER_CHECKS = ("none", "split_halves", "uniform_windows")
+#: every local speaker cut by uniform windows of the chunk
+#: (:mod:`~pyannote_resnet50.pipelines.uniform_windows`), or those windows re-assigned to the
+#: speakers after clustering (:mod:`~pyannote_resnet50.pipelines.resegmentation`)
+LOCAL_SPEAKER_CHECKS = ("none", "split_halves", "uniform_windows", "reassign_windows")
 
 
 def second_half_start(binary_segmentations: np.ndarray) -> np.ndarray:

@@ -59,7 +59,7 @@ from pyannote_resnet50.pipelines.utils import (
     save_checkpoint,
 )
 
-__all__ = ["optimize", "export_checkpoints", "write_config", "precompute", "shipped_parameters"]
+__all__ = ["optimize", "export_checkpoints", "write_config", "precompute", "shipped_parameters", "check_freeze"]
 
 CONFIG_NAME = "config.yaml"
 STUDY_NAME = "SpeakerDiarization"
@@ -245,6 +245,7 @@ def optimize(
     cache: bool = False,
     device: Optional[Text] = None,
     show_progress: bool = True,
+    freeze: Iterable[Text] = (),
     **pipeline_params,
 ) -> Dict[str, Any]:
     """Tune the pipeline on `subset` of `protocol` (or of several) and write `output_dir`/config.yaml
@@ -280,6 +281,11 @@ def optimize(
     device : str, optional
         torch device the models run on (not saved in config.yaml). Defaults to CPU.
     show_progress : bool, optional
+    freeze : iterable of str, optional
+        Hyper-parameters kept at the shipped pipeline's values (``DEFAULT_CONFIG``) instead
+        of being tuned: a group ("clustering", "segmentation") or one of its parameters
+        ("clustering.threshold"), e.g. to tune a local-speaker check alone on top of the
+        shipped clustering. The pipeline must have the shipped one's hyper-parameters.
     **pipeline_params
         Other :class:`SpeakerDiarization` arguments (segmentation_step,
         embedding_exclude_overlap, embedding_block_duration, ...), saved in config.yaml.
@@ -292,6 +298,7 @@ def optimize(
     """
     if sampler not in ("TPESampler", "RandomSampler"):
         raise ValueError(f"sampler must be 'TPESampler' or 'RandomSampler', not '{sampler}'.")
+    check_freeze(freeze)  # before anything is written
     output_dir = Path(output_dir)
     files = pooled_files(protocol, subset)
     if cache:  # uris name the cache files: none may lead out of the cache folder
@@ -308,6 +315,8 @@ def optimize(
     frozen: Dict[str, Any] = {}
     if not pipeline.powerset and not tune_segmentation_threshold:
         frozen = {"segmentation": {"threshold": default_parameters["segmentation"]["threshold"]}}
+    frozen = _merge(frozen, _shipped_values(pipeline, freeze))
+    if frozen:
         pipeline.freeze(frozen)
     pipeline.instantiate(default_parameters)
 
@@ -357,18 +366,71 @@ def shipped_parameters(pipeline: SpeakerDiarization) -> Optional[Dict[str, Any]]
     Returns
     -------
     params : dict or None
-        The ``params`` of the shipped config.yaml (plus the default ``local_speakers``
-        of a pipeline with a ``local_speaker_check``, which the shipped one has not); None
+        The ``params`` of the shipped config.yaml (plus the default ``local_speakers`` or
+        ``resegmentation`` of a pipeline with a ``local_speaker_check``, which the shipped
+        one has not); None
         when `pipeline` (another clustering method, a multilabel segmentation...) does not
         have exactly those hyper-parameters.
     """
     params = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
     defaults = pipeline.default_parameters()
-    if "local_speakers" in defaults and "local_speakers" not in params:
-        params["local_speakers"] = defaults["local_speakers"]
+    for group in ("local_speakers", "resegmentation"):
+        if group in defaults and group not in params:
+            params[group] = defaults[group]
     if set(pipeline._flatten(params)) != set(pipeline._flatten(defaults)):
         return None
     return params
+
+
+def _shipped_values(pipeline: SpeakerDiarization, names: Iterable[Text]) -> Dict[str, Any]:
+    """Nested shipped values of the hyper-parameters (or groups) `names` ("clustering", "clustering.threshold")
+
+    Raises
+    ------
+    ValueError
+        When `pipeline` does not have the shipped pipeline's hyper-parameters, or one of
+        `names` is not one of them.
+    """
+    names = list(names)
+    if not names:
+        return {}
+    check_freeze(names)
+    shipped = shipped_parameters(pipeline)
+    if shipped is None:
+        raise ValueError("freeze: this pipeline's hyper-parameters differ from the shipped pipeline's "
+                         "(another clustering method, a multilabel segmentation...): nothing to freeze them to.")
+    frozen: Dict[str, Any] = {}
+    for name in names:
+        group, _, parameter = name.partition(".")
+        value = {parameter: shipped[group][parameter]} if parameter else dict(shipped[group])
+        frozen = _merge(frozen, {group: value})
+    return frozen
+
+
+def check_freeze(names: Iterable[Text]) -> None:
+    """Refuse a name of `names` that is not a hyper-parameter (or group) of the shipped pipeline
+
+    Raises
+    ------
+    ValueError
+        Naming it and listing the known ones.
+    """
+    shipped = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
+    known = sorted(list(shipped) + [f"{group}.{name}" for group in shipped for name in shipped[group]])
+    for name in names:
+        if name not in known:
+            raise ValueError(f"freeze: unknown hyper-parameter {name!r} (one of {', '.join(known)}).")
+
+
+def _merge(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Any]:
+    """Nested dict `a` updated with nested dict `b`"""
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in a.items()}
+    for key, value in b.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -384,7 +446,8 @@ def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) ->
         "embedding_batch_size": pipeline.embedding_batch_size,
         "clustering": pipeline.klustering,
         "silence_amplitude": pipeline.silence_amplitude,
-        **({"uniform_window": pipeline.uniform_window} if pipeline.local_speaker_check == "uniform_windows" else {}),
+        **({"uniform_window": pipeline.uniform_window}
+           if pipeline.local_speaker_check in ("uniform_windows", "reassign_windows") else {}),
         **{k: v for k, v in params.items() if k not in ("segmentation", "embedding")},
     }
 

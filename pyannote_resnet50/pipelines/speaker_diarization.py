@@ -37,6 +37,7 @@ from pyannote_resnet50.core.io import check_audio, validate_file
 from pyannote_resnet50.core.silence import SILENCE_AMPLITUDE, silent_frames
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
 from pyannote_resnet50.pipelines.local_speakers import LOCAL_SPEAKER_CHECKS, halve_local_speakers, split_local_speakers
+from pyannote_resnet50.pipelines.resegmentation import reassign_windows
 from pyannote_resnet50.pipelines.uniform_windows import window_local_speakers
 from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
 from pyannote_resnet50.pipelines.utils import (
@@ -208,7 +209,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         normalises its input and cannot tell; see :mod:`pyannote_resnet50.core.silence`).
         Defaults to ``SILENCE_AMPLITUDE`` (2⁻¹⁴: 2 least significant bits of 16-bit
         audio). None: the segmentation is used as it is.
-    local_speaker_check : {"none", "split_halves", "uniform_windows"}, optional
+    local_speaker_check : {"none", "split_halves", "uniform_windows", "reassign_windows"}, optional
         Check of the local speakers before clustering
         (:mod:`pyannote_resnet50.pipelines.local_speakers`). The segmentation model
         sometimes gives two voices of a chunk the same local speaker, whose single
@@ -223,9 +224,14 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         split). "uniform_windows" (:mod:`~pyannote_resnet50.pipelines.uniform_windows`)
         cuts every local speaker's activity by windows of `uniform_window` seconds of
         the chunk, each part a local speaker of its own (own embedding, own cluster).
-        Defaults to "none" (no check: the pipeline as before the option).
+        "reassign_windows" (:mod:`~pyannote_resnet50.pipelines.resegmentation`) clusters
+        the whole local speakers as "none" does, then sends each window part of a local
+        speaker with at least ``resegmentation.min_duration`` seconds of speech to the
+        speaker whose centroid is closest to its embedding, unless its own speaker's is
+        within ``resegmentation.margin`` (similarity). Defaults to "none" (no check: the
+        pipeline as before the option).
     uniform_window : float, optional
-        With ``local_speaker_check="uniform_windows"``: duration of the windows, in
+        With ``local_speaker_check="uniform_windows"`` or "reassign_windows": duration of the windows, in
         seconds (the chunk is cut into ``round(chunk duration / uniform_window)`` equal
         windows). Defaults to 2.5 (4 windows of a 10 s chunk).
     use_auth_token : str, optional
@@ -269,6 +275,11 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         shorter, hence noisier, than whole local speakers).
     local_speakers.min_duration : float in [0.5, 3]
         ... and each half has at least that many seconds of speech (default 1.0).
+    resegmentation.margin : float in [0, 1]
+        With ``local_speaker_check="reassign_windows"`` only: similarity bonus (``2 -
+        cosine distance``) of a window part's own cluster (default 0.1).
+    resegmentation.min_duration : float in [0, 2.5]
+        ... parts with less speech (seconds) keep their local speaker's cluster (default 1.0).
     """
 
     def __init__(
@@ -372,6 +383,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             self.clustering = CLUSTERING_METHODS[clustering](metric="cosine")
         if local_speaker_check == "split_halves":
             self.local_speakers = ParamDict(threshold=Uniform(0.0, 2.0), min_duration=Uniform(0.5, 3.0))
+        elif local_speaker_check == "reassign_windows":
+            self.resegmentation = ParamDict(margin=Uniform(0.0, 1.0), min_duration=Uniform(0.0, 2.5))
 
     def _load_plda(self, plda, embedding_model: Model) -> PLDA:
         """Load the PLDA of VBx; check that it fits the embedding model"""
@@ -396,8 +409,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     def oracle_twin(self) -> "SpeakerDiarization":
         """This pipeline on the reference segmentation: an upper bound for benchmarks
 
-        Same embedding model, clustering method (and PLDA), exclusive option and
-        instantiated hyper-parameters (but the segmentation's); ``file["annotation"]``
+        Same embedding model, clustering method (and PLDA, and ``forced_split_floor``),
+        exclusive option and instantiated hyper-parameters (but the segmentation's); ``file["annotation"]``
         is then needed at call time.
 
         Returns
@@ -419,6 +432,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             local_speaker_check=self.local_speaker_check,
             uniform_window=self.uniform_window,
         )
+        if hasattr(self.clustering, "forced_split_floor"):  # a constructor option, not a hyper-parameter
+            twin.clustering.forced_split_floor = self.clustering.forced_split_floor
         params = self.parameters(instantiated=True)
         params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
         return twin.instantiate(params)
@@ -440,8 +455,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
 
     @property
     def num_windows(self) -> int:
-        """Uniform windows of a chunk (``local_speaker_check="uniform_windows"``; 1 otherwise)"""
-        if self.local_speaker_check != "uniform_windows":
+        """Uniform windows of a chunk (``local_speaker_check`` "uniform_windows" or "reassign_windows"; 1 otherwise)"""
+        if self.local_speaker_check not in ("uniform_windows", "reassign_windows"):
             return 1
         return max(1, round(self._segmentation_window.duration / self.uniform_window))
 
@@ -465,6 +480,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         # (SpectralClustering has no hyper-parameter: auto-tuned pruning and count)
         if self.local_speaker_check == "split_halves":
             params["local_speakers"] = {"threshold": 0.5, "min_duration": 1.0}
+        elif self.local_speaker_check == "reassign_windows":
+            params["resegmentation"] = {"margin": 0.1, "min_duration": 1.0}
         return params
 
     @staticmethod
@@ -611,11 +628,16 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             dimension), the embeddings of the local speakers followed by those of their
             halves (:func:`~pyannote_resnet50.pipelines.local_speakers.halve_local_speakers`),
             pooled from the same trunk frames; overlap is that of the local speakers (the
-            two halves of one speaker never overlap each other's).
+            two halves of one speaker never overlap each other's). With
+            ``local_speaker_check="reassign_windows"``: (num_chunks, (1 + num_windows) *
+            local_num_speakers, dimension), the embeddings of the local speakers followed by
+            those of their window parts.
         """
         threshold = None if self.powerset else self.segmentation.threshold
         num_slots = binary_segmentations.data.shape[2] * (
-            3 if self.local_speaker_check == "split_halves" else self.num_windows)
+            3 if self.local_speaker_check == "split_halves"
+            else 1 + self.num_windows if self.local_speaker_check == "reassign_windows"
+            else self.num_windows)
         if self.training:
             cache = file.get(self.CACHED_EMBEDDINGS, dict())
             if ("embeddings" in cache and cache["segmentation.threshold"] == threshold
@@ -629,6 +651,9 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         # halves or windows pooled as more slots: the trunk still runs once per block
         if self.local_speaker_check == "split_halves":
             masks = np.concatenate([masks, halve_local_speakers(SlidingWindowFeature(masks, chunks)).data], axis=2)
+        elif self.local_speaker_check == "reassign_windows":
+            masks = np.concatenate(
+                [masks, window_local_speakers(SlidingWindowFeature(masks, chunks), self.num_windows).data], axis=2)
         elif num_slots > local_num_speakers:
             masks = window_local_speakers(SlidingWindowFeature(masks, chunks), self.num_windows).data
         if exclude_overlap:
@@ -854,6 +879,9 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                 segmentations = window_local_speakers(segmentations, self.num_windows)
                 binarized_segmentations = window_local_speakers(binarized_segmentations, self.num_windows)
                 local_num_speakers *= self.num_windows
+            elif self.local_speaker_check == "reassign_windows":
+                # clustered as without a check; the window parts are re-assigned afterwards
+                embeddings, window_embeddings = embeddings[:, :local_num_speakers], embeddings[:, local_num_speakers:]
             if np.all(np.isnan(embeddings)):
                 # speech too short to embed anywhere: a single speaker
                 hard_clusters = np.zeros((num_chunks, local_num_speakers), dtype=np.int8)
@@ -866,6 +894,20 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                     min_clusters=min_speakers,
                     max_clusters=max_speakers,
                 )
+            if self.local_speaker_check == "reassign_windows":
+                # each window part of a local speaker is a local speaker of its own (count unchanged:
+                # the parts of one speaker never overlap), re-assigned when another speaker is closer
+                segmentations = window_local_speakers(segmentations, self.num_windows)
+                binarized_segmentations = window_local_speakers(binarized_segmentations, self.num_windows)
+                durations = np.sum(np.nan_to_num(binarized_segmentations.data, nan=0.0) > 0, axis=1) * (
+                    self._segmentation_frames.step)
+                hard_clusters = reassign_windows(
+                    hard_clusters, centroids, window_embeddings, durations,
+                    margin=self.resegmentation.margin, min_duration=self.resegmentation.min_duration,
+                    metric=self.clustering.metric,
+                )
+                local_num_speakers *= self.num_windows
+                hook("resegmentation", hard_clusters)
 
         inactive_speakers = np.sum(binarized_segmentations.data, axis=1) == 0
         hard_clusters[inactive_speakers] = -2

@@ -175,6 +175,12 @@ def main(argv=None) -> int:
                                                            "Conversations.SpeakerDiarization.CommonVoice",
                                                            "Conversations.SpeakerDiarization.Long"])
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of the DERs there")
+    parser.add_argument("--subset", default="test", choices=["development", "test"],
+                        help="subset scored (default: test; development to choose an option without seeing test)")
+    parser.add_argument("--forced-split-floor", type=float, action="append", default=None, metavar="FLOOR",
+                        help="run each agglomerative pipeline with clustering.forced_split_floor = FLOOR (in [0, 1]; "
+                        "repeatable: one row per value; default: the pipeline's, FORCED_SPLIT_FLOOR); only the "
+                        "DER with the oracle count depends on it")
     parser.add_argument("--sweep", action="store_true",
                         help="instead: DER and exact-count share of each agglomerative pipeline over a grid of operating "
                         "points, on the development subset of the first protocol")
@@ -192,12 +198,22 @@ def main(argv=None) -> int:
     from pyannote_resnet50.database.conversations import CORPORA as CONVERSATIONS, ensure_conversations
 
     # Conversations' audio is built from ../shared/data when missing; without it the corpus is skipped
-    sets = {name: list(get_protocol(name).test()) for name in args.protocols
+    sets = {name: list(getattr(get_protocol(name), args.subset)()) for name in args.protocols
             if name not in CONVERSATIONS or ensure_conversations(corpus=name)}
-    rows = []
+    runs = []
     for spec in args.pipeline:
         name, _, config = spec.partition("=")
-        pipeline = Pipeline.from_pretrained(config)
+        for floor in args.forced_split_floor or [None]:
+            pipeline = Pipeline.from_pretrained(config)
+            if floor is not None:
+                if not hasattr(pipeline.clustering, "forced_split_floor"):
+                    parser.error(f"--forced-split-floor: {name} does not use agglomerative clustering.")
+                if not 0.0 <= floor <= 1.0:
+                    parser.error(f"--forced-split-floor must lie in [0, 1], not {floor}.")
+                pipeline.clustering.forced_split_floor = floor
+            runs.append((name if floor is None else f"{name} floor {floor:g}", pipeline))
+    rows = []
+    for name, pipeline in runs:
         for segmentation, system, oracle in (("real", pipeline, False), ("oracle", pipeline.oracle_twin(), True)):
             for protocol, files in sets.items():
                 scores = count_scores(system, files, oracle)

@@ -18,6 +18,9 @@
 # is the probability that a pause becomes a 2-15 s noise or music stretch, MUSIC (default
 # 0.5) and COLORED (default 0.3) the shares of those stretches that are music and coloured
 # (white to brown) noise. INIT: the starting checkpoint (default: the shipped segmentation).
+# LR (default 5e-4): the AdamW learning rate, halved after 3 epochs without a better
+# development DER. Extra overrides such as trainer.limit_train_batches=66 shorten an epoch
+# (chunks are drawn at random, so an epoch is only the interval between validations).
 # Output: OUTPUT_DIR/segmentation.ckpt (best development DER), training_curve.{csv,png}.
 set -euo pipefail
 
@@ -31,6 +34,7 @@ SEED="${SEED:-1}"
 NOISE_ONLY="${NOISE_ONLY:-0.1}"
 MUSIC="${MUSIC:-0.5}"
 COLORED="${COLORED:-0.3}"
+LR="${LR:-5e-4}"
 INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-voices.ckpt}")"
 DATA="$OUTPUT_DIR/data"
 
@@ -76,8 +80,8 @@ pyannote-audio-train \
     task.duration=10.0 task.max_speakers_per_chunk=3 task.max_speakers_per_frame=2 \
     task.batch_size=32 task.num_workers=1 \
     model=FineTune model.checkpoint="$INIT" \
-    optimizer=AdamW optimizer.lr=5e-4 \
-    scheduler=PlateauLR scheduler.max_lr=5e-4 scheduler.patience=3 scheduler.factor=0.5 \
+    optimizer=AdamW optimizer.lr="$LR" \
+    scheduler=PlateauLR scheduler.max_lr="$LR" scheduler.patience=3 scheduler.factor=0.5 \
     trainer.max_epochs=1000 trainer.max_time="$MAX_TIME" \
     trainer.num_sanity_val_steps=0 trainer.enable_model_summary=false \
     hydra.run.dir="$OUTPUT_DIR" \
