@@ -40,6 +40,34 @@ def write_database_yml(folder: Path, database: str, protocol: str, annotation: s
     return yml
 
 
+def write_shipped_config(path: Path, local_speaker_check: str, check_params: Optional[Dict] = None,
+                         uniform_window: float = 2.5) -> Path:
+    """Write at `path` the shipped config.yaml with another ``local_speaker_check`` (as
+    ``pyannote-resnet50 optimize`` writes it): checkpoints by absolute path, the shipped
+    segmentation and clustering hyper-parameters, plus `check_params` (e.g.
+    ``{"local_speakers": {...}}``) in place of the shipped check's.
+    """
+    import yaml
+
+    import pyannote_resnet50
+
+    shipped = yaml.safe_load(open(pyannote_resnet50.DEFAULT_PIPELINE))
+    checkpoints = Path(pyannote_resnet50.DEFAULT_PIPELINE).parent
+    params = {key: value for key, value in shipped["pipeline"]["params"].items()
+              if key not in ("local_speaker_check", "uniform_window")}
+    params.update({key: str(checkpoints / params[key]) for key in ("segmentation", "embedding")})
+    if local_speaker_check != "none":
+        params["local_speaker_check"] = local_speaker_check
+    if local_speaker_check in ("uniform_windows", "reassign_windows"):
+        params["uniform_window"] = uniform_window
+    config = dict(shipped)
+    config["pipeline"] = {"name": shipped["pipeline"]["name"], "params": params}
+    config["params"] = {**{key: shipped["params"][key] for key in ("segmentation", "clustering")},
+                        **(check_params or {})}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """Root of the source checkout."""

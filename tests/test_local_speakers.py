@@ -1,12 +1,10 @@
 """Local speakers checked before clustering (issue 22, item 5): a local speaker whose halves
 have distant embeddings (two voices the segmentation model took for one) is split in two."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 from pyannote.audio.pipelines.utils.hook import ArtifactHook
 from pyannote.core import Annotation, SlidingWindow, SlidingWindowFeature
 
@@ -132,27 +130,20 @@ def test_option_is_validated_and_declares_its_hyper_parameters(pipelines):
 
 @pytest.fixture(scope="module")
 def pipelines(tmp_path_factory):
-    """The shipped pipeline, and the same with local_speaker_check "none" (explicit) and "split_halves",
-    the latter loaded from a config.yaml (as `pyannote-resnet50 optimize` writes it)"""
+    """The shipped pipeline (whose check is reassign_windows), and the same with local_speaker_check
+    "none" and "split_halves", loaded from config.yaml files (as `pyannote-resnet50 optimize` writes them)"""
     from pyannote.audio import Pipeline
 
     import pyannote_resnet50
+    from conftest import write_shipped_config
 
-    default = Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE)
-    shipped = yaml.safe_load(open(pyannote_resnet50.DEFAULT_PIPELINE))
-    checkpoints = Path(pyannote_resnet50.DEFAULT_PIPELINE).parent
     folder = tmp_path_factory.mktemp("split")
-    pipelines = {"default": default}
-    for name, check in (("none", "none"), ("split", "split_halves")):
-        config = dict(shipped)
-        config["pipeline"] = {"name": shipped["pipeline"]["name"], "params": {
-            **shipped["pipeline"]["params"], "local_speaker_check": check,
-            **{key: str(checkpoints / shipped["pipeline"]["params"][key]) for key in ("segmentation", "embedding")}}}
-        if check == "split_halves":
-            config["params"] = {**shipped["params"], "local_speakers": {"threshold": 0.5, "min_duration": 1.0}}
-        (folder / f"{name}.yaml").write_text(yaml.safe_dump(config))
-        pipelines[name] = Pipeline.from_pretrained(folder / f"{name}.yaml")
-    return pipelines
+    return {
+        "default": Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE),
+        "none": Pipeline.from_pretrained(write_shipped_config(folder / "none.yaml", "none")),
+        "split": Pipeline.from_pretrained(write_shipped_config(
+            folder / "split.yaml", "split_halves", {"local_speakers": {"threshold": 0.5, "min_duration": 1.0}})),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -170,12 +161,21 @@ def two_voices():
 
 @pytest.fixture(scope="module")
 def default_output(pipelines, two_voices):
-    return pipelines["default"](dict(two_voices))
+    """Output of the shipped pipeline without a local-speaker check"""
+    return pipelines["none"](dict(two_voices))
 
 
-def test_none_is_the_pipeline_as_before(pipelines, two_voices, default_output):
-    assert pipelines["none"].local_speaker_check == "none"
-    assert pipelines["none"](dict(two_voices)) == default_output
+def test_none_is_the_pipeline_without_a_check(pipelines, two_voices, default_output):
+    """The shipped pipeline when its check (reassign_windows) re-assigns no window (a margin above any
+    similarity gap) gives the output of the same pipeline with local_speaker_check="none"."""
+    default = pipelines["default"]
+    assert pipelines["none"].local_speaker_check == "none" and default.local_speaker_check == "reassign_windows"
+    params = default.parameters(instantiated=True)
+    try:
+        default.instantiate({"resegmentation": {"margin": 2.0, "min_duration": 0.0}})
+        assert default(dict(two_voices)) == default_output
+    finally:
+        default.instantiate(params)
 
 
 def test_split_halves_end_to_end(pipelines, two_voices, default_output):

@@ -108,7 +108,8 @@ def test_apply_and_pyannote_metrics(optimized, tmp_path):
 
 def test_local_speaker_check_option(monkeypatch, tmp_path):
     """`optimize --local-speaker-check split_halves` passes the option to the pipeline (and so to
-    config.yaml); without it nothing is added (config.yaml and cache folder as before); the first
+    config.yaml); without it, the shipped pipeline's check; with "none" nothing is added (config.yaml
+    and cache folder as before the option); the first
     trial of such a study is the shipped pipeline's hyper-parameters plus the default local_speakers"""
     import pyannote_resnet50.pipelines.optimize as module
     from pyannote_resnet50.pipelines.optimize import shipped_parameters
@@ -123,7 +124,9 @@ def test_local_speaker_check_option(monkeypatch, tmp_path):
     out = str(tmp_path / "out")
     assert cli(["optimize", PROTOCOL, out, "--local-speaker-check", "split_halves"]) == 0
     assert calls[-1]["local_speaker_check"] == "split_halves"
-    assert cli(["optimize", PROTOCOL, out]) == 0
+    assert cli(["optimize", PROTOCOL, out]) == 0  # the shipped pipeline's check
+    assert calls[-1]["local_speaker_check"] == "reassign_windows"
+    assert cli(["optimize", PROTOCOL, out, "--local-speaker-check", "none"]) == 0
     assert "local_speaker_check" not in calls[-1]
     with pytest.raises(SystemExit):
         cli(["optimize", PROTOCOL, out, "--local-speaker-check", "halves"])
@@ -132,6 +135,32 @@ def test_local_speaker_check_option(monkeypatch, tmp_path):
     params = shipped_parameters(pipeline)
     assert params["local_speakers"] == pipeline.default_parameters()["local_speakers"]
     assert shipped_parameters(SpeakerDiarization()).keys() == {"segmentation", "clustering"}
+
+
+def test_freeze_tunes_a_check_alone_on_the_shipped_clustering(tmp_path, checkpoints, capsys):
+    """`optimize --local-speaker-check reassign_windows --freeze clustering --freeze segmentation`:
+    every trial keeps the shipped clustering and min_duration_off, only the check's hyper-parameters
+    are tuned; an unknown name is refused before anything is written"""
+    from pyannote_resnet50.pipelines.utils import DEFAULT_CONFIG
+
+    shipped = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
+    segmentation, embedding = checkpoints
+    output_dir = tmp_path / "frozen"
+    assert cli(["optimize", PROTOCOL, str(output_dir), "--trials", "3", "--segmentation", str(segmentation),
+                "--embedding", str(embedding), "--local-speaker-check", "reassign_windows",
+                "--freeze", "clustering", "--freeze", "segmentation"]) == 0
+    config = yaml.safe_load((output_dir / "config.yaml").read_text())
+    assert config["params"]["clustering"] == shipped["clustering"]
+    assert config["params"]["segmentation"] == shipped["segmentation"]
+    assert set(config["params"]["resegmentation"]) == {"margin", "min_duration"}
+    with sqlite3.connect(output_dir / "trials.sqlite") as db:
+        tuned = {name for (name,) in db.execute("SELECT DISTINCT param_name FROM trial_params")}
+    assert tuned == {"resegmentation>margin", "resegmentation>min_duration"}
+
+    capsys.readouterr()
+    assert cli(["optimize", PROTOCOL, str(tmp_path / "refused"), "--freeze", "clustering.treshold"]) == 2
+    assert "unknown hyper-parameter 'clustering.treshold'" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
 
 
 def test_pooled_protocols(monkeypatch, tmp_path, capsys):

@@ -1,8 +1,6 @@
 """Resegmentation by windows (issue 22, item 5): after clustering, a window of a local speaker
 that holds another voice goes to that voice's speaker."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -70,32 +68,27 @@ def test_option_declares_its_hyper_parameters_and_is_saved_in_config():
     params = _constructor_params(pipeline, {"segmentation": "s.ckpt", "embedding": "e.ckpt",
                                             "local_speaker_check": "reassign_windows"})
     assert params["uniform_window"] == 2.0 and params["local_speaker_check"] == "reassign_windows"
-    # a study of this check starts from the shipped clustering plus the default resegmentation
-    shipped = shipped_parameters(pipeline)
-    assert shipped["resegmentation"] == {"margin": 0.1, "min_duration": 1.0} and "clustering" in shipped
+    # a study of this check starts from the shipped pipeline's hyper-parameters, its check's included
+    from pyannote_resnet50.pipelines.utils import DEFAULT_CONFIG
+
+    shipped = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
+    assert shipped_parameters(pipeline) == shipped and set(shipped["resegmentation"]) == {"margin", "min_duration"}
 
 
 def test_local_speaker_of_two_voices_is_split_end_to_end(tmp_path):
     """pyannote's sample with its true count (two) and the clustering allowed to split as deep as
     it takes: the shipped segmentation gives both voices one local speaker in most chunks, so that
-    without a check the second cluster gets almost no speech; re-assigning the windows of those
+    without a check (the shipped pipeline with local_speaker_check "none") the second cluster gets almost no speech; re-assigning the windows of those
     local speakers gives the second voice its speech back, and a lower DER."""
     from pyannote.audio import Pipeline
     from pyannote.audio.sample import SAMPLE_FILE
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    import pyannote_resnet50
+    from conftest import write_shipped_config
 
-    shipped = yaml.safe_load(open(pyannote_resnet50.DEFAULT_PIPELINE))
-    checkpoints = Path(pyannote_resnet50.DEFAULT_PIPELINE).parent
-    config = dict(shipped)
-    config["pipeline"] = {"name": shipped["pipeline"]["name"], "params": {
-        **shipped["pipeline"]["params"], "local_speaker_check": "reassign_windows", "uniform_window": 2.5,
-        **{key: str(checkpoints / shipped["pipeline"]["params"][key]) for key in ("segmentation", "embedding")}}}
-    config["params"] = {**shipped["params"], "resegmentation": {"margin": 0.1, "min_duration": 0.5}}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    reassign = Pipeline.from_pretrained(tmp_path / "config.yaml")
-    default = Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE)
+    reassign = Pipeline.from_pretrained(write_shipped_config(
+        tmp_path / "reassign.yaml", "reassign_windows", {"resegmentation": {"margin": 0.1, "min_duration": 0.5}}))
+    default = Pipeline.from_pretrained(write_shipped_config(tmp_path / "none.yaml", "none"))
     assert reassign.local_speaker_check == "reassign_windows" and reassign.num_windows == 4
     outputs, artifacts = {}, {}
     for name, pipeline in (("default", default), ("reassign", reassign)):

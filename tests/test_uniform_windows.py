@@ -1,12 +1,9 @@
 """Uniform windows (issue 22, item 5): every local speaker cut by uniform windows of the chunk,
 each part embedded and clustered on its own, so that a local speaker of two voices is separated."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-import yaml
 from pyannote.audio.pipelines.utils.hook import ArtifactHook
 from pyannote.core import Segment, SlidingWindow, SlidingWindowFeature
 
@@ -41,22 +38,16 @@ def test_windows_partition_each_local_speaker():
 
 @pytest.fixture(scope="module")
 def pipelines(tmp_path_factory):
-    """The shipped pipeline, and the same with local_speaker_check="uniform_windows" loaded from a
-    config.yaml (as `pyannote-resnet50 optimize` writes it)"""
+    """The shipped pipeline without a local-speaker check, and the same with
+    local_speaker_check="uniform_windows", both loaded from a config.yaml (as `pyannote-resnet50
+    optimize` writes it)"""
     from pyannote.audio import Pipeline
 
-    import pyannote_resnet50
+    from conftest import write_shipped_config
 
-    shipped = yaml.safe_load(open(pyannote_resnet50.DEFAULT_PIPELINE))
-    checkpoints = Path(pyannote_resnet50.DEFAULT_PIPELINE).parent
-    config = dict(shipped)
-    config["pipeline"] = {"name": shipped["pipeline"]["name"], "params": {
-        **shipped["pipeline"]["params"], "local_speaker_check": "uniform_windows", "uniform_window": 2.5,
-        **{key: str(checkpoints / shipped["pipeline"]["params"][key]) for key in ("segmentation", "embedding")}}}
-    path = tmp_path_factory.mktemp("uniform") / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return {"default": Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE),
-            "uniform": Pipeline.from_pretrained(path)}
+    folder = tmp_path_factory.mktemp("uniform")
+    return {"default": Pipeline.from_pretrained(write_shipped_config(folder / "none.yaml", "none")),
+            "uniform": Pipeline.from_pretrained(write_shipped_config(folder / "uniform.yaml", "uniform_windows"))}
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +70,7 @@ def test_option_is_validated():
 
 def test_local_speaker_of_two_voices_is_separated(pipelines, sample):
     """The shipped segmentation gives both voices of the sample one local speaker per chunk: the
-    pipeline without a check finds one speaker; with uniform windows, the window parts of those
+    shipped pipeline without a check finds one speaker; with uniform windows, the window parts of those
     local speakers go to two clusters, and the two voices come out as two speakers."""
     from pyannote.metrics.diarization import DiarizationErrorRate
 

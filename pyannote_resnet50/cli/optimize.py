@@ -52,8 +52,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="PLDA file of VBxClustering, trained on the embedding's embeddings by "
                              "`python -m pyannote_resnet50.pipelines.plda` (default: "
                              "pyannote_resnet50/data/checkpoints/plda-readspeech.npz, the shipped embedding's)")
-    parser.add_argument("--local-speaker-check", default="none", choices=["none", "split_halves", "uniform_windows", "reassign_windows"],
-                        help="check the local speakers before clustering (default: none). split_halves: a "
+    parser.add_argument("--local-speaker-check", default=None,
+                        choices=["none", "split_halves", "uniform_windows", "reassign_windows"],
+                        help="check of the local speakers (default: the shipped pipeline's, reassign_windows; "
+                             "none: no check). split_halves: a "
                              "local speaker whose halves have distant embeddings (two voices the segmentation "
                              "took for one) is split in two; also tunes local_speakers.threshold and "
                              "local_speakers.min_duration (see pyannote_resnet50.pipelines.local_speakers); "
@@ -86,6 +88,15 @@ def setup_runtime(args: argparse.Namespace) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+
+
+def shipped_local_speaker_check() -> str:
+    """``local_speaker_check`` of the shipped pipeline (``DEFAULT_CONFIG``; "none" when it has none)"""
+    import yaml
+
+    from pyannote_resnet50.pipelines.utils import DEFAULT_CONFIG
+
+    return yaml.safe_load(DEFAULT_CONFIG.read_text())["pipeline"]["params"].get("local_speaker_check", "none")
 
 
 def check_inputs(args: argparse.Namespace, files) -> None:
@@ -149,6 +160,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"pyannote-resnet50 optimize: error: {error}", file=sys.stderr)
         return 2
+    check = args.local_speaker_check or shipped_local_speaker_check()
     result = optimize(
         protocol if len(protocol) > 1 else protocol[0],
         args.output_dir,
@@ -167,7 +179,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # config.yaml keeps the path: absolute, so that it does not depend on the working directory
         **({"plda": str(Path(args.plda).resolve())} if args.plda else {}),
         # saved in config.yaml (pipeline.params) only when used: "none" writes the config as before
-        **({"local_speaker_check": args.local_speaker_check} if args.local_speaker_check != "none" else {}),
+        **({"local_speaker_check": check} if check != "none" else {}),
         device=args.device,
         freeze=args.freeze,
     )

@@ -366,17 +366,19 @@ def shipped_parameters(pipeline: SpeakerDiarization) -> Optional[Dict[str, Any]]
     Returns
     -------
     params : dict or None
-        The ``params`` of the shipped config.yaml (plus the default ``local_speakers`` or
-        ``resegmentation`` of a pipeline with a ``local_speaker_check``, which the shipped
-        one has not); None
+        The ``params`` of the shipped config.yaml, with the hyper-parameters of
+        `pipeline`'s ``local_speaker_check`` (``local_speakers``, ``resegmentation``: the
+        shipped ones, or the defaults when the shipped pipeline has another check); None
         when `pipeline` (another clustering method, a multilabel segmentation...) does not
         have exactly those hyper-parameters.
     """
     params = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
     defaults = pipeline.default_parameters()
-    for group in ("local_speakers", "resegmentation"):
+    for group in ("local_speakers", "resegmentation"):  # the hyper-parameters of a local-speaker check
         if group in defaults and group not in params:
             params[group] = defaults[group]
+        elif group not in defaults:
+            params.pop(group, None)
     if set(pipeline._flatten(params)) != set(pipeline._flatten(defaults)):
         return None
     return params
