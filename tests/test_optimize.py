@@ -79,9 +79,11 @@ def test_from_pretrained_elsewhere(optimized, tmp_path, monkeypatch):
 
 def test_resume(optimized, checkpoints):
     segmentation, embedding = checkpoints
+    # the same pipeline as the command line's: the shipped local-speaker check
+    check = yaml.safe_load((optimized / "config.yaml").read_text())["pipeline"]["params"]["local_speaker_check"]
     result = optimize(
         get_protocol(PROTOCOL), optimized, segmentation=segmentation, embedding=embedding,
-        num_trials=4, cache=True, show_progress=False,
+        num_trials=4, cache=True, show_progress=False, local_speaker_check=check,
     )
     assert result["num_trials"] == 4 == num_completed_trials(optimized)
     # cached segmentation and embeddings were reused from disk

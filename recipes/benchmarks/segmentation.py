@@ -186,7 +186,7 @@ def main(argv=None) -> int:
             axes[0].bar(x + k * width, values, width, label=name)
             axes[1].bar(np.arange(len(noises)) + k * width, list(row["noise"].values()), width, label=name)
         axes[0].set_xticks(np.arange(len(sets) * 2) + 0.4 - width / 2)
-        axes[0].set_xticklabels([f"{s}\n{m}" for s in sets for m in ("miss", "FA")], fontsize=7)
+        axes[0].set_xticklabels([f"{s} {m}" for s in sets for m in ("miss", "FA")], rotation=30, ha="right", fontsize=7)
         axes[0].set_ylabel("% of reference speech")
         axes[1].set_xticks(np.arange(len(noises)) + 0.4 - width / 2)
         axes[1].set_xticklabels(list(noises), rotation=30, ha="right", fontsize=7)
