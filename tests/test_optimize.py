@@ -129,7 +129,9 @@ def test_local_speaker_check_option(monkeypatch, tmp_path):
     assert cli(["optimize", PROTOCOL, out]) == 0  # the shipped pipeline's check
     assert calls[-1]["local_speaker_check"] == "reassign_windows"
     assert cli(["optimize", PROTOCOL, out, "--local-speaker-check", "none"]) == 0
-    assert "local_speaker_check" not in calls[-1]
+    assert "local_speaker_check" not in calls[-1] and "uniform_window" not in calls[-1]
+    assert cli(["optimize", PROTOCOL, out, "--uniform-window", "1.25"]) == 0
+    assert calls[-1]["uniform_window"] == 1.25
     with pytest.raises(SystemExit):
         cli(["optimize", PROTOCOL, out, "--local-speaker-check", "halves"])
 

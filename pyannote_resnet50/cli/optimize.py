@@ -64,6 +64,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "reassign_windows: clustering as none, then each 2.5 s window part of a local "
                              "speaker goes to the closest speaker; also tunes resegmentation.margin and "
                              "resegmentation.min_duration (pyannote_resnet50.pipelines.resegmentation)")
+    parser.add_argument("--uniform-window", type=float, default=None, metavar="SECONDS",
+                        help="window duration of uniform_windows and reassign_windows (default: 2.5, the "
+                             "shipped pipeline's)")
     parser.add_argument("--freeze", action="append", default=[], metavar="NAME",
                         help="keep a hyper-parameter group (clustering, segmentation) or one hyper-parameter "
                              "(clustering.threshold) at the shipped pipeline's value instead of tuning it; "
@@ -180,6 +183,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         **({"plda": str(Path(args.plda).resolve())} if args.plda else {}),
         # saved in config.yaml (pipeline.params) only when used: "none" writes the config as before
         **({"local_speaker_check": check} if check != "none" else {}),
+        **({"uniform_window": args.uniform_window} if args.uniform_window is not None else {}),
         device=args.device,
         freeze=args.freeze,
     )
