@@ -50,6 +50,7 @@ def write_shipped_config(path: Path, local_speaker_check: str, check_params: Opt
     import yaml
 
     import pyannote_resnet50
+    from pyannote_resnet50.pipelines.local_speakers import WINDOWED_CHECKS
 
     shipped = yaml.safe_load(open(pyannote_resnet50.DEFAULT_PIPELINE))
     checkpoints = Path(pyannote_resnet50.DEFAULT_PIPELINE).parent
@@ -58,7 +59,7 @@ def write_shipped_config(path: Path, local_speaker_check: str, check_params: Opt
     params.update({key: str(checkpoints / params[key]) for key in ("segmentation", "embedding")})
     if local_speaker_check != "none":
         params["local_speaker_check"] = local_speaker_check
-    if local_speaker_check in ("uniform_windows", "reassign_windows"):
+    if local_speaker_check in WINDOWED_CHECKS:
         params["uniform_window"] = uniform_window
     config = dict(shipped)
     config["pipeline"] = {"name": shipped["pipeline"]["name"], "params": params}

@@ -51,7 +51,7 @@ from typing import Optional, Tuple
 import numpy as np
 from pyannote.core import SlidingWindowFeature
 
-__all__ = ["LOCAL_SPEAKER_CHECKS", "halve_local_speakers", "split_local_speakers", "second_half_start"]
+__all__ = ["LOCAL_SPEAKER_CHECKS", "WINDOWED_CHECKS", "halve_local_speakers", "split_local_speakers", "second_half_start"]
 
 #: values of ``SpeakerDiarization(local_speaker_check=...)``: no check,
 #: :func:`split_local_speakers` on the embeddings of the halves of :func:`halve_local_speakers`,
@@ -59,6 +59,8 @@ __all__ = ["LOCAL_SPEAKER_CHECKS", "halve_local_speakers", "split_local_speakers
 #: (:mod:`~pyannote_resnet50.pipelines.uniform_windows`), or those windows re-assigned to the
 #: speakers after clustering (:mod:`~pyannote_resnet50.pipelines.resegmentation`)
 LOCAL_SPEAKER_CHECKS = ("none", "split_halves", "uniform_windows", "reassign_windows")
+#: the checks that cut local speakers by uniform windows of the chunk (``uniform_window`` seconds)
+WINDOWED_CHECKS = ("uniform_windows", "reassign_windows")
 
 
 def second_half_start(binary_segmentations: np.ndarray) -> np.ndarray:

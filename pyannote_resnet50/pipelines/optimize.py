@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 from pyannote_resnet50.core.uri import check_uris, output_path
 from pyannote_resnet50.database.registry import protocol_subset
 from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class
+from pyannote_resnet50.pipelines.local_speakers import WINDOWED_CHECKS
 from pyannote_resnet50.pipelines.speaker_diarization import ORACLE, SpeakerDiarization
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_CONFIG,
@@ -390,13 +391,11 @@ def _shipped_values(pipeline: SpeakerDiarization, names: Iterable[Text]) -> Dict
     Raises
     ------
     ValueError
-        When `pipeline` does not have the shipped pipeline's hyper-parameters, or one of
-        `names` is not one of them.
+        When `pipeline` does not have the shipped pipeline's hyper-parameters.
     """
-    names = list(names)
+    names = list(names)  # checked by `check_freeze` when `optimize` starts
     if not names:
         return {}
-    check_freeze(names)
     shipped = shipped_parameters(pipeline)
     if shipped is None:
         raise ValueError("freeze: this pipeline's hyper-parameters differ from the shipped pipeline's "
@@ -449,7 +448,7 @@ def _constructor_params(pipeline: SpeakerDiarization, params: Dict[str, Any]) ->
         "clustering": pipeline.klustering,
         "silence_amplitude": pipeline.silence_amplitude,
         **({"uniform_window": pipeline.uniform_window}
-           if pipeline.local_speaker_check in ("uniform_windows", "reassign_windows") else {}),
+           if pipeline.local_speaker_check in WINDOWED_CHECKS else {}),
         **{k: v for k, v in params.items() if k not in ("segmentation", "embedding")},
     }
 

@@ -36,7 +36,12 @@ from pyannote_resnet50.core.inference import StreamingInference
 from pyannote_resnet50.core.io import check_audio, validate_file
 from pyannote_resnet50.core.silence import SILENCE_AMPLITUDE, silent_frames
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
-from pyannote_resnet50.pipelines.local_speakers import LOCAL_SPEAKER_CHECKS, halve_local_speakers, split_local_speakers
+from pyannote_resnet50.pipelines.local_speakers import (
+    LOCAL_SPEAKER_CHECKS,
+    WINDOWED_CHECKS,
+    halve_local_speakers,
+    split_local_speakers,
+)
 from pyannote_resnet50.pipelines.resegmentation import reassign_windows
 from pyannote_resnet50.pipelines.uniform_windows import window_local_speakers
 from pyannote_resnet50.pipelines.plda import PLDA, load_plda, model_fingerprint
@@ -456,7 +461,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
     @property
     def num_windows(self) -> int:
         """Uniform windows of a chunk (``local_speaker_check`` "uniform_windows" or "reassign_windows"; 1 otherwise)"""
-        if self.local_speaker_check not in ("uniform_windows", "reassign_windows"):
+        if self.local_speaker_check not in WINDOWED_CHECKS:
             return 1
         return max(1, round(self._segmentation_window.duration / self.uniform_window))
 

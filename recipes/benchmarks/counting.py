@@ -186,6 +186,9 @@ def main(argv=None) -> int:
                         "points, on the development subset of the first protocol")
     parser.add_argument("--oracle", action="store_true", help="with --sweep: also sweep with the reference segmentation")
     args = parser.parse_args(argv)
+    for floor in args.forced_split_floor or []:  # refused before any model is loaded
+        if not 0.0 <= floor <= 1.0:
+            parser.error(f"--forced-split-floor must lie in [0, 1], not {floor}.")
 
     import torch
     from pyannote.audio import Pipeline
@@ -200,28 +203,24 @@ def main(argv=None) -> int:
     # Conversations' audio is built from ../shared/data when missing; without it the corpus is skipped
     sets = {name: list(getattr(get_protocol(name), args.subset)()) for name in args.protocols
             if name not in CONVERSATIONS or ensure_conversations(corpus=name)}
-    runs = []
+    rows = []
     for spec in args.pipeline:
         name, _, config = spec.partition("=")
+        pipeline = Pipeline.from_pretrained(config)  # loaded once, whatever the floors
+        if args.forced_split_floor and not hasattr(pipeline.clustering, "forced_split_floor"):
+            parser.error(f"--forced-split-floor: {name} does not use agglomerative clustering.")
         for floor in args.forced_split_floor or [None]:
-            pipeline = Pipeline.from_pretrained(config)
             if floor is not None:
-                if not hasattr(pipeline.clustering, "forced_split_floor"):
-                    parser.error(f"--forced-split-floor: {name} does not use agglomerative clustering.")
-                if not 0.0 <= floor <= 1.0:
-                    parser.error(f"--forced-split-floor must lie in [0, 1], not {floor}.")
-                pipeline.clustering.forced_split_floor = floor
-            runs.append((name if floor is None else f"{name} floor {floor:g}", pipeline))
-    rows = []
-    for name, pipeline in runs:
-        for segmentation, system, oracle in (("real", pipeline, False), ("oracle", pipeline.oracle_twin(), True)):
-            for protocol, files in sets.items():
-                scores = count_scores(system, files, oracle)
-                rows.append((name, segmentation, protocol, scores))
-                print(f"{name:>12} | {segmentation:>6} segmentation | {protocol:<34} | "
-                      + " | ".join(f"{k} {v:.2f}" for k, v in scores.items()), flush=True)
+                pipeline.clustering.forced_split_floor = floor  # oracle_twin keeps it
+            run = name if floor is None else f"{name} floor {floor:g}"
+            for segmentation, system, oracle in (("real", pipeline, False), ("oracle", pipeline.oracle_twin(), True)):
+                for protocol, files in sets.items():
+                    scores = count_scores(system, files, oracle)
+                    rows.append((run, segmentation, protocol, scores))
+                    print(f"{run:>12} | {segmentation:>6} segmentation | {protocol:<34} | "
+                          + " | ".join(f"{k} {v:.2f}" for k, v in scores.items()), flush=True)
 
-    print("\n| clustering | segmentation | test set | DER %, estimated count | DER %, oracle count | exact count % | over / under-counted % |")
+    print(f"\n| clustering | segmentation | {args.subset} set | DER %, estimated count | DER %, oracle count | exact count % | over / under-counted % |")
     print("|---|---|---|---:|---:|---:|---:|")
     def short(protocol: str) -> str:  # Mini, AMI, Conversations (CommonVoice), Conversations Long
         database, _, variant = protocol.split(".")
