@@ -19,6 +19,8 @@
 # MODEL (Hydra overrides) selects the architecture, e.g. MODEL="model=WeSpeakerResNet34"
 # to train pyannote.audio's WeSpeakerResNet34 with the same recipe.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../require_commands.sh"
+require_commands pyannote-audio-train
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/embedding}")"

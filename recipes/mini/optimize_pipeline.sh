@@ -9,6 +9,8 @@
 # OUTPUT_DIR/config.yaml loads with pyannote.audio.Pipeline.from_pretrained; re-running
 # resumes the study (OUTPUT_DIR/trials.sqlite).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../require_commands.sh"
+require_commands pyannote-resnet50 pyannote-metrics
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/mini-pipeline}")"

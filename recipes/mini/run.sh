@@ -10,6 +10,8 @@
 #
 # To retrain everything the shipped pipeline is made of, see recipes/mini/README.md.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../require_commands.sh"
+require_commands pyannote-resnet50 pyannote-metrics
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUTPUT_DIR="$(realpath -m "${1:-$ROOT/outputs/mini}")"

@@ -11,6 +11,8 @@
 # 2.3M parameters), which the equal-wall-clock sweep of recipes/embedding/sweep.sh chose
 # for 2 CPU cores; the WeSpeaker-sized base_width=32 is for GPUs.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../require_commands.sh"
+require_commands pyannote-resnet50 pyannote-audio-train
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/mini-embedding}")"

@@ -12,6 +12,8 @@
 # The same command with protocol=VoxConverse.SpeakerDiarization.Split (and a GPU) trains
 # a VoxConverse segmentation model: see recipes/voxconverse/README.md.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../require_commands.sh"
+require_commands pyannote-resnet50 pyannote-audio-train
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/mini-segmentation}")"

@@ -23,6 +23,8 @@
 # (chunks are drawn at random, so an epoch is only the interval between validations).
 # Output: OUTPUT_DIR/segmentation.ckpt (best development DER), training_curve.{csv,png}.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../require_commands.sh"
+require_commands pyannote-resnet50 pyannote-audio-train
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/segmentation}")"

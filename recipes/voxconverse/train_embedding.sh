@@ -14,6 +14,8 @@
 # (OUTPUT_DIR/embedding.ckpt) and the PLDA of VBx clustering trained on its embeddings of the
 # VoxConverse train speakers (OUTPUT_DIR/plda.npz).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../require_commands.sh"
+require_commands pyannote-audio-train
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUTPUT_DIR="$(realpath -m "${1:-$ROOT/training_runs/voxconverse-embedding}")"
