@@ -18,7 +18,8 @@ from pyannote.core import Annotation, Segment
 from pyannote.database.util import load_rttm
 
 from pyannote_resnet50.cli import diarize
-from pyannote_resnet50.core.batch import atomic_write, check_pipeline_options, parse_shard, select_shard
+from pyannote_resnet50.core.atomic import atomic_write
+from pyannote_resnet50.core.batch import check_pipeline_options, parse_shard, select_shard
 
 torch.set_num_threads(1)
 

@@ -6,7 +6,7 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote_resnet50.database import get_protocol
 from pyannote_resnet50.database.labels import scoped_annotation, scoped_label
 from pyannote_resnet50.database.registry import DATA_DIR
-from pyannote_resnet50.database.validate import validate_protocol
+from pyannote_resnet50.database.registry import validate_protocol
 
 SUBSETS = {
     "VoxConverse.SpeakerDiarization.Split": {"train": "voxconverse/split/train.lst",

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import List, Optional
 
 from pyannote_resnet50.cli.optimize import add_runtime_arguments, setup_runtime
+from pyannote_resnet50.core.atomic import atomic_write
 from pyannote_resnet50.core.batch import (
     Job,
     add_batch_arguments,
-    atomic_write,
     check_batch_arguments,
     check_output_dir,
     check_pipeline_options,

@@ -1,7 +1,7 @@
 """Crash-safe batch diarization, shared by ``pyannote-resnet50 apply`` and ``diarize``.
 
 Every file's diarization goes to its own ``{uri}.rttm`` in an output folder, written
-atomically (:func:`atomic_write`): a killed run never leaves a half-written RTTM, and
+atomically (:func:`pyannote_resnet50.core.atomic.atomic_write`): a killed run never leaves a half-written RTTM, and
 running the same command again skips the files already done. A file that fails is
 reported and the run goes on. Files can be spread over worker processes (``workers``) and
 over independent jobs (:func:`select_shard`, ``--shard I/N``) without any coordination:
@@ -21,16 +21,15 @@ first and silence the known warnings before torch and pyannote are loaded.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from pyannote_resnet50.core.atomic import atomic_write
 from pyannote_resnet50.core.uri import output_path
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,7 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Job",
-    "atomic_write",
     "parse_shard",
     "select_shard",
     "add_batch_arguments",
@@ -56,42 +54,6 @@ __all__ = [
 ]
 
 SETTINGS = ".run.json"
-
-
-@contextlib.contextmanager
-def atomic_write(path: Union[str, Path], mode: str = "w") -> Iterator[Any]:
-    """Write `path` all at once: a temporary file in the same folder, then ``os.replace``.
-
-    Parameters
-    ----------
-    path : str or Path
-        Destination (its folder is created if needed).
-    mode : {"w", "wb"}, optional
-        Text (default) or binary.
-
-    Yields
-    ------
-    file : file object
-        The temporary file, to write to. When the block raises (or the process is
-        interrupted), `path` keeps its previous content (or stays absent) and the
-        temporary file is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
-        with os.fdopen(fd, mode) as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def plural(count: int, noun: str) -> str:

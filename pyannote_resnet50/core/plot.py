@@ -27,7 +27,7 @@ from pyannote.core import Annotation, Segment, Timeline  # noqa: E402
 from pyannote.core.notebook import Notebook  # noqa: E402
 from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
 
-from pyannote_resnet50.core.batch import atomic_write  # noqa: E402
+from pyannote_resnet50.core.atomic import atomic_write  # noqa: E402
 
 __all__ = ["plot_diarization", "plot_fingerprint", "plot_is_current"]
 

@@ -2,14 +2,13 @@
 
 import os
 from pathlib import Path
-from typing import Iterator, List, Mapping, Optional, Union
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 from pyannote.database import FileFinder, registry as global_registry
 from pyannote.database.protocol.protocol import Protocol, ProtocolFile
 from pyannote.database.registry import Registry
 
-#: subsets of pyannote.database protocols
-SUBSETS = ("train", "development", "test")
+from .validate import SUBSETS, validate_protocol_files
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 #: protocols and data paths shipped inside the package
@@ -135,13 +134,45 @@ def get_protocol(
         subsets (naming the file, the line and the fix; see
         :func:`~pyannote_resnet50.database.validate.validate_protocol_files`).
     """
-    from .validate import validate_protocol_files
-
     registry = load_registry(database_yml)
     preprocessors = {"audio": AudioFinder(registry=registry), **(preprocessors or {})}
     protocol = registered_protocol(name, registry, preprocessors=preprocessors)
     validate_protocol_files(protocol)
     return protocol
+
+
+def validate_protocol(
+    name: str,
+    database_yml: Union[str, Path, None] = None,
+    subsets: Optional[Iterable[str]] = None,
+    registry: Optional[Registry] = None,
+) -> Dict[str, Dict[str, int]]:
+    """Check the annotation files of every (or some) subset of protocol `name`.
+
+    Parameters
+    ----------
+    name : str
+        e.g. "VoxConverse.SpeakerDiarization.Full".
+    database_yml : str or Path, optional
+        See :func:`load_registry`.
+    subsets : iterable of str, optional
+        Defaults to every subset the protocol defines.
+    registry : Registry, optional
+        Use this already loaded registry instead of loading `database_yml`.
+
+    Returns
+    -------
+    counts : dict
+        {subset: {"files": ..., "turns": ...}}.
+
+    Raises
+    ------
+    ValueError
+        Unknown protocol or subset, or any problem found by
+        :func:`~pyannote_resnet50.database.validate.validate_subset`.
+    """
+    registry = registry or load_registry(database_yml)
+    return validate_protocol_files(registered_protocol(name, registry), subsets)
 
 
 def registered_protocol(name: str, registry: Registry = global_registry, **kwargs) -> Protocol:

@@ -2,8 +2,8 @@
 
 pyannote.database reads RTTM / UEM files lazily with pandas: a malformed line or a uri
 without annotation surfaces later as a cryptic pandas or KeyError, or, worse, as a file
-silently without speech. :func:`validate_protocol` reads the files of each subset of a
-protocol first and raises a :class:`ValueError` naming the file, the line number and
+silently without speech. :func:`validate_protocol_files` reads the files of each subset
+of a protocol first and raises a :class:`ValueError` naming the file, the line number and
 what is wrong, or the uri and the file where its annotation was expected.
 
 Every entry point goes through it: :func:`~pyannote_resnet50.database.registry.get_protocol`
@@ -12,9 +12,10 @@ Every entry point goes through it: :func:`~pyannote_resnet50.database.registry.g
 ``pyannote-audio-train`` loads) call :func:`validate_protocol_files` on the protocol
 object, which checks the very files pyannote.database will read. Files are parsed once
 per process and version: results are cached by path, modification time and size, so
-validating again costs a ``stat`` per file. Callable by anyone::
+validating again costs a ``stat`` per file. This module reads files only; it knows no
+registry. To validate a protocol by name (loading a database.yml), anyone can call::
 
-    from pyannote_resnet50.database.validate import validate_protocol
+    from pyannote_resnet50.database import validate_protocol
     validate_protocol("Mini.SpeakerDiarization.Simulated")
 """
 
@@ -28,16 +29,16 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from pyannote.database.custom import resolve_path
 from pyannote.database.protocol.protocol import Protocol
-from pyannote.database.registry import Registry
 
-from .registry import SUBSETS, load_registry, registered_protocol
+#: subsets a pyannote.database protocol may define, in order
+SUBSETS = ("train", "development", "test")
 
 __all__ = [
     "protocol_entries",
     "parse_rttm",
     "parse_uem",
     "validate_subset",
-    "validate_protocol",
+    "SUBSETS",
     "validate_protocol_files",
 ]
 
@@ -304,36 +305,3 @@ def validate_protocol_files(protocol: Protocol, subsets: Optional[Iterable[str]]
             )
         counts[subset] = validate_subset(protocol.name, subset, *entries[subset])
     return counts
-
-
-def validate_protocol(
-    name: str,
-    database_yml: Union[str, Path, None] = None,
-    subsets: Optional[Iterable[str]] = None,
-    registry: Optional[Registry] = None,
-) -> Dict[str, Dict[str, int]]:
-    """Check the annotation files of every (or some) subset of protocol `name`.
-
-    Parameters
-    ----------
-    name : str
-        e.g. "VoxConverse.SpeakerDiarization.Full".
-    database_yml : str or Path, optional
-        See :func:`~pyannote_resnet50.database.registry.load_registry`.
-    subsets : iterable of str, optional
-        Defaults to every subset the protocol defines.
-    registry : Registry, optional
-        Use this already loaded registry instead of loading `database_yml`.
-
-    Returns
-    -------
-    counts : dict
-        {subset: {"files": ..., "turns": ...}}.
-
-    Raises
-    ------
-    ValueError
-        Unknown protocol or subset, or any problem found by :func:`validate_subset`.
-    """
-    registry = registry or load_registry(database_yml)
-    return validate_protocol_files(registered_protocol(name, registry), subsets)
