@@ -10,6 +10,7 @@ from pyannote.core import Annotation, SlidingWindow, SlidingWindowFeature
 
 from pyannote_resnet50.pipelines import SpeakerDiarization
 from pyannote_resnet50.pipelines.local_speakers import (
+    CHECK_PARAMETERS,
     halve_local_speakers,
     second_half_start,
     split_local_speakers,
@@ -126,6 +127,15 @@ def test_option_is_validated_and_declares_its_hyper_parameters(pipelines):
     assert "local_speakers" not in default.default_parameters()
     assert split.default_parameters()["local_speakers"] == {"threshold": 0.5, "min_duration": 1.0}
     assert set(split.parameters()["local_speakers"]) == {"threshold", "min_duration"}
+
+
+def test_check_parameters_names_the_group_of_each_check(pipelines):
+    # `optimize` (shipped_parameters, --freeze) finds a check's hyper-parameters through CHECK_PARAMETERS
+    base = set(pipelines["none"].default_parameters())
+    for name, pipeline in (("reassign_windows", pipelines["default"]), ("split_halves", pipelines["split"])):
+        assert pipeline.local_speaker_check == name
+        assert set(pipeline.default_parameters()) - base == {CHECK_PARAMETERS[name]}
+        assert set(pipeline.parameters()) - base == {CHECK_PARAMETERS[name]}
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ from typing import Optional, Tuple
 import numpy as np
 from pyannote.core import SlidingWindowFeature
 
-__all__ = ["LOCAL_SPEAKER_CHECKS", "WINDOWED_CHECKS", "halve_local_speakers", "split_local_speakers", "second_half_start"]
+__all__ = ["LOCAL_SPEAKER_CHECKS", "WINDOWED_CHECKS", "CHECK_PARAMETERS", "halve_local_speakers", "split_local_speakers", "second_half_start"]
 
 #: values of ``SpeakerDiarization(local_speaker_check=...)``: no check,
 #: :func:`split_local_speakers` on the embeddings of the halves of :func:`halve_local_speakers`,
@@ -61,6 +61,8 @@ __all__ = ["LOCAL_SPEAKER_CHECKS", "WINDOWED_CHECKS", "halve_local_speakers", "s
 LOCAL_SPEAKER_CHECKS = ("none", "split_halves", "uniform_windows", "reassign_windows")
 #: the checks that cut local speakers by uniform windows of the chunk (``uniform_window`` seconds)
 WINDOWED_CHECKS = ("uniform_windows", "reassign_windows")
+#: the group of hyper-parameters (a ``ParamDict`` attribute of the pipeline) of each check that has one
+CHECK_PARAMETERS = {"split_halves": "local_speakers", "reassign_windows": "resegmentation"}
 
 
 def second_half_start(binary_segmentations: np.ndarray) -> np.ndarray:

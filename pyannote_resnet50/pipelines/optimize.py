@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 from pyannote_resnet50.core.uri import check_uris, output_path
 from pyannote_resnet50.database.registry import protocol_subset
 from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class
-from pyannote_resnet50.pipelines.local_speakers import WINDOWED_CHECKS
+from pyannote_resnet50.pipelines.local_speakers import CHECK_PARAMETERS, WINDOWED_CHECKS
 from pyannote_resnet50.pipelines.speaker_diarization import ORACLE, SpeakerDiarization
 from pyannote_resnet50.pipelines.utils import (
     DEFAULT_CONFIG,
@@ -375,7 +375,7 @@ def shipped_parameters(pipeline: SpeakerDiarization) -> Optional[Dict[str, Any]]
     """
     params = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]
     defaults = pipeline.default_parameters()
-    for group in ("local_speakers", "resegmentation"):  # the hyper-parameters of a local-speaker check
+    for group in CHECK_PARAMETERS.values():  # the hyper-parameters of a local-speaker check
         if group in defaults and group not in params:
             params[group] = defaults[group]
         elif group not in defaults:

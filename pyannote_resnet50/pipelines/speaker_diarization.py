@@ -386,6 +386,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             self.clustering = VBxClustering(plda=self._load_plda(plda, embedding_model), metric="cosine")
         else:
             self.clustering = CLUSTERING_METHODS[clustering](metric="cosine")
+        # the hyper-parameters of the check, in its group (CHECK_PARAMETERS)
         if local_speaker_check == "split_halves":
             self.local_speakers = ParamDict(threshold=Uniform(0.0, 2.0), min_duration=Uniform(0.5, 3.0))
         elif local_speaker_check == "reassign_windows":
