@@ -125,6 +125,27 @@ def test_slim_checkpoint_of_an_interrupted_run(tmp_path):
     assert torch.equal(torch.load(slim, weights_only=False)["state_dict"]["embedding.weight"], best["embedding.weight"])
 
 
+def test_slim_checkpoint_of_a_resumed_run_interrupted_again(tmp_path):
+    """best_k_models.yaml of the first part of a run (a checkpoint since deleted, the better ones
+    of the resumed part missing): the best checkpoint that exists is slimmed"""
+    from pyannote_resnet50.models.checkpoint import slim_best_checkpoint
+
+    weights = {}
+    for epoch, eer in [(0, 0.30), (3, 0.10)]:
+        model = ResNet50(base_width=4, dimension=16)
+        torch.manual_seed(epoch)
+        torch.nn.init.normal_(model.embedding.weight)
+        weights[epoch] = model.embedding.weight.detach().clone()
+        torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                    "pytorch-lightning_version": "2.6.0", "pyannote.audio": {}},
+                   tmp_path / f"epoch={epoch}-EqualErrorRate={eer:.6f}.ckpt")
+    (tmp_path / "best_k_models.yaml").write_text(
+        f"{tmp_path / 'epoch=1-EqualErrorRate=0.050000.ckpt'}: 0.05\n"  # deleted by the top-k rotation
+        f"{tmp_path / 'epoch=0-EqualErrorRate=0.300000.ckpt'}: 0.3\n")
+    slim = slim_best_checkpoint(tmp_path)
+    assert torch.equal(torch.load(slim, weights_only=False)["state_dict"]["embedding.weight"], weights[3])
+
+
 def test_slim_checkpoint_without_checkpoints(tmp_path):
     import pytest
 

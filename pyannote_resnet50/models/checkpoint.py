@@ -500,9 +500,10 @@ def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt"
     Parameters
     ----------
     run_dir : str or Path
-        Hydra run directory, holding "best_k_models.yaml" (monitored metric is
-        minimised, e.g. EqualErrorRate) or, for an interrupted run, checkpoints named
-        "epoch=E-{metric}={score}.ckpt".
+        Hydra run directory, holding checkpoints named "epoch=E-{metric}={score}.ckpt"
+        (monitored metric minimised, e.g. EqualErrorRate) and, when a run finished,
+        "best_k_models.yaml" (the same scores at full precision; entries naming deleted
+        checkpoints are ignored).
     name : str, optional
         Name of the slim checkpoint written in `run_dir`. Defaults to "embedding.ckpt".
 
@@ -513,12 +514,15 @@ def slim_best_checkpoint(run_dir: Union[str, Path], name: str = "embedding.ckpt"
     import yaml
 
     run_dir = Path(run_dir)
+    # the scores are in the checkpoint names ("epoch=3-EqualErrorRate=0.123456.ckpt"); an
+    # interrupted run never wrote best_k_models.yaml, and a resumed run interrupted again left
+    # the previous part's one (naming checkpoints since deleted, missing the new ones): its
+    # full-precision scores are used for the checkpoints that still exist
+    best = {str(path.resolve()): float(path.stem.rsplit("=", 1)[1]) for path in run_dir.glob("epoch=*-*=*.ckpt")}
     if (run_dir / "best_k_models.yaml").is_file():
-        best = yaml.safe_load((run_dir / "best_k_models.yaml").read_text())
-    else:
-        # an interrupted run never wrote best_k_models.yaml: the scores are in the
-        # checkpoint names ("epoch=3-EqualErrorRate=0.123456.ckpt")
-        best = {str(path): float(path.stem.rsplit("=", 1)[1]) for path in run_dir.glob("epoch=*-*=*.ckpt")}
+        listed = yaml.safe_load((run_dir / "best_k_models.yaml").read_text()) or {}
+        best.update({str(Path(path).resolve()): float(score) for path, score in listed.items()
+                     if Path(path).is_file()})
     if not best:
         raise FileNotFoundError(
             f"no checkpoint with a development score in '{run_dir}' (neither best_k_models.yaml nor "
