@@ -14,7 +14,14 @@ from pyannote_resnet50.pipelines.utils import DEFAULT_CONFIG
 SHIPPED = yaml.safe_load(DEFAULT_CONFIG.read_text())["params"]["clustering"]
 
 
-def two_speakers(seed: int, outliers: int, dimension: int = 64, similarity: float = 0.5, spread: float = 0.25):
+def separated(threshold: float, margin: float = 0.1) -> float:
+    """Cosine similarity of two speaker centres `margin` further apart than `threshold` (a cosine
+    distance for average / weighted / complete / single linkage, a euclidean distance between unit
+    vectors for the others)"""
+    return min(1 - threshold, 1 - threshold**2 / 2) - margin
+
+
+def two_speakers(seed: int, outliers: int, similarity: float, dimension: int = 64, spread: float = 0.25):
     """Embeddings of two speakers (20 each, cosine similarity `similarity` between their centres)
     and `outliers` embeddings far from both (overlapped speech, noise...)
 
@@ -37,14 +44,14 @@ def two_speakers(seed: int, outliers: int, dimension: int = 64, similarity: floa
 def test_forcing_the_true_count_never_merges_two_speakers(outliers):
     """With the shipped hyper-parameters, num_clusters=2 never puts the two speakers together.
 
-    The threshold separates them, and a group of outliers of the minimum cluster size makes a
+    The threshold separates them (their centres further apart than it), and a group of outliers of the minimum cluster size makes a
     third cluster: pyannote.audio's search merged the two speakers (the closest clusters) to
     keep the outliers as a speaker (DER of a 4-speaker recording from 9 % to 45 % when told
     its number of speakers, issue 22)."""
     clustering = AgglomerativeClustering()
     clustering.instantiate(SHIPPED)
     for seed in range(10):
-        embeddings, speakers = two_speakers(seed, outliers)
+        embeddings, speakers = two_speakers(seed, outliers, similarity=separated(SHIPPED["threshold"]))
         clusters = clustering.cluster(embeddings.copy(), 2, 2, num_clusters=2)
         assert len(np.unique(clusters)) == 2
         assert not set(clusters[speakers == 0]) & set(clusters[speakers == 1]), (seed, clusters)
@@ -59,8 +66,7 @@ def test_forcing_fewer_clusters_merges_the_halves_of_a_split_speaker():
     # halves further apart than the shipped threshold (cosine distance for average / weighted /
     # complete / single linkage, euclidean distance between unit vectors for the others), the
     # other speaker orthogonal to both
-    t = SHIPPED["threshold"]
-    similarity = min(1 - t, 1 - t**2 / 2) - 0.1
+    similarity = separated(SHIPPED["threshold"])
     centres = np.stack([half, similarity * half + np.sqrt(1 - similarity**2) * other_half, speaker])
     labels = np.repeat([0, 1, 2], [15, 15, 10])
     embeddings = centres[labels] + 0.25 * rng.standard_normal((len(labels), 64)) / 8

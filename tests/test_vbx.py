@@ -76,7 +76,7 @@ def test_plda_training_errors():
 def test_missing_plda_says_how_to_create_it(tmp_path, monkeypatch):
     import pyannote_resnet50.pipelines.plda as module
 
-    monkeypatch.setattr(module, "DEFAULT_PLDA", tmp_path / "plda-readspeech.npz")
+    monkeypatch.setattr(module, "DEFAULT_PLDA", tmp_path / "plda-voices.npz")
     with pytest.raises(FileNotFoundError, match="recipes/plda/train.sh"):
         load_plda()
     with pytest.raises(FileNotFoundError, match="python -m pyannote_resnet50.pipelines.plda"):
@@ -172,7 +172,7 @@ def test_plda_command_on_a_tiny_slice(tiny_corpus, tmp_path, restore_registry):
     assert main(argv) == 0
     plda = PLDA.load(output)
     assert plda.dimension == 256 and plda.lda_dim == 2
-    assert plda.info["protocol"] == tiny_corpus["protocol"] and plda.info["embedding"] == "embedding-readspeech.ckpt"
+    assert plda.info["protocol"] == tiny_corpus["protocol"] and plda.info["embedding"] == "embedding-voices.ckpt"
     with np.load(tmp_path / "emb.npz", allow_pickle=False) as npz:
         assert npz["embeddings"].shape == (plda.info["num_embeddings"], 256)
         assert plda.info["num_embeddings"] <= 16

@@ -31,7 +31,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="segmentation checkpoint, or 'oracle' (upper bound) (default: the shipped "
                         "pipeline's, pyannote_resnet50/data/checkpoints/segmentation-voices.ckpt)")
     parser.add_argument("--embedding", default=None, help="embedding checkpoint (default: the shipped pipeline's, "
-                        "pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt)")
+                        "pyannote_resnet50/data/checkpoints/embedding-voices.ckpt)")
     parser.add_argument("--trials", type=int, default=50, help="total number of trials of the study (default: 50)")
     parser.add_argument("--sampler", default="TPESampler", choices=["TPESampler", "RandomSampler"])
     parser.add_argument("--seed", type=int, default=42)
@@ -51,7 +51,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--plda", default=None,
                         help="PLDA file of VBxClustering, trained on the embedding's embeddings by "
                              "`python -m pyannote_resnet50.pipelines.plda` (default: "
-                             "pyannote_resnet50/data/checkpoints/plda-readspeech.npz, the shipped embedding's)")
+                             "pyannote_resnet50/data/checkpoints/plda-voices.npz, the shipped embedding's)")
     parser.add_argument("--local-speaker-check", default=None,
                         choices=["none", "split_halves", "uniform_windows", "reassign_windows"],
                         help="check of the local speakers (default: the shipped pipeline's, reassign_windows; "

@@ -19,9 +19,9 @@ reads them).
 Command line: extract embeddings of many 2-4 s chunks of the training speakers of a
 protocol with an embedding checkpoint, and write the PLDA file::
 
-    python -m pyannote_resnet50.pipelines.plda ReadSpeech.SpeakerDiarization.Speakers \\
-        pyannote_resnet50/data/checkpoints/plda-readspeech.npz \\
-        --embedding pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt
+    python -m pyannote_resnet50.pipelines.plda Voices.SpeakerDiarization.Speakers \\
+        pyannote_resnet50/data/checkpoints/plda-voices.npz \\
+        --embedding pyannote_resnet50/data/checkpoints/embedding-voices.ckpt
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from pyannote_resnet50.pipelines.utils import CHECKPOINTS_DIR, config_dir
 
 __all__ = ["PLDA", "train_plda", "load_plda", "extract_embeddings", "DEFAULT_PLDA", "TRAIN_COMMAND"]
 
-#: PLDA of the shipped embedding (embedding-readspeech.ckpt), read by VBx clustering by default
-DEFAULT_PLDA = CHECKPOINTS_DIR / "plda-readspeech.npz"
+#: PLDA of the shipped embedding (embedding-voices.ckpt), read by VBx clustering by default
+DEFAULT_PLDA = CHECKPOINTS_DIR / "plda-voices.npz"
 #: command that writes DEFAULT_PLDA (from the root of the checkout)
 TRAIN_COMMAND = "bash recipes/plda/train.sh"
 

@@ -172,7 +172,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         Embedding model with the ``forward_frames`` / ``forward_embedding`` contract of
         pyannote.audio's WeSpeaker ResNets (e.g. ``pyannote_resnet50.models.ResNet50``).
         Same formats as `segmentation`. Defaults to the committed
-        ``pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt``.
+        ``pyannote_resnet50/data/checkpoints/embedding-voices.ckpt``.
     embedding_exclude_overlap : bool, optional
         Pool only the frames where the local speaker is the only active one, as
         pyannote.audio's ``embedding_exclude_overlap``; falls back to all their frames
@@ -204,7 +204,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         `segmentation`), or a :class:`~pyannote_resnet50.pipelines.plda.PLDA`. It must
         have been trained on embeddings of `embedding` (a warning says when the
         weights fingerprint it stores differs). Defaults to
-        ``pyannote_resnet50/data/checkpoints/plda-readspeech.npz`` (the shipped
+        ``pyannote_resnet50/data/checkpoints/plda-voices.npz`` (the shipped
         embedding's; ``bash recipes/plda/train.sh`` writes it).
     exclusive : bool, optional
         Default of `apply`'s `exclusive`: at most one speaker at a time. Defaults to False.

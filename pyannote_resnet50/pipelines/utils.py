@@ -32,9 +32,10 @@ CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
 #: realistic simulated conversations and AMI Debug train, then on conversations of every voice
 #: in VoxConverse's convention (recipes/segmentation/train.sh)
 DEFAULT_SEGMENTATION = CHECKPOINTS_DIR / "segmentation-voices.ckpt"
-#: default embedding model: ResNet50 (width 16, torchvision's stem) trained on
-#: ReadSpeech.SpeakerDiarization.Speakers by recipes/embedding/train.sh
-DEFAULT_EMBEDDING = CHECKPOINTS_DIR / "embedding-readspeech.ckpt"
+#: default embedding model, the shipped pipeline's: ResNet50 (width 16, torchvision's stem) trained
+#: on ReadSpeech.SpeakerDiarization.Speakers (embedding-readspeech.ckpt), then fine-tuned for 6 hours
+#: on every labelled voice (Voices.SpeakerDiarization.Speakers) by recipes/embedding/train.sh
+DEFAULT_EMBEDDING = CHECKPOINTS_DIR / "embedding-voices.ckpt"
 #: shipped pipeline: the two checkpoints above, hyper-parameters tuned on Mini development
 DEFAULT_CONFIG = CHECKPOINTS_DIR / "config.yaml"
 

@@ -6,8 +6,8 @@
 #
 #   bash recipes/plda/train.sh [EMBEDDING_CKPT] [OUTPUT_NPZ] [extra options of python -m pyannote_resnet50.pipelines.plda]
 #
-# Defaults: the Voices fine-tune of the embedding and its PLDA
-# (pyannote_resnet50/data/checkpoints/{embedding,plda}-voices.*); for the shipped default's
+# Defaults: the shipped default's embedding (the Voices fine-tune) and its PLDA
+# (pyannote_resnet50/data/checkpoints/{embedding,plda}-voices.*); for the previous default's
 # (embedding-readspeech.ckpt, plda-readspeech.npz): PROTOCOL=ReadSpeech.SpeakerDiarization.Speakers
 # bash recipes/plda/train.sh pyannote_resnet50/data/checkpoints/embedding-readspeech.ckpt pyannote_resnet50/data/checkpoints/plda-readspeech.npz
 # The `Voices:` line of
