@@ -41,11 +41,13 @@ def write_database_yml(folder: Path, database: str, protocol: str, annotation: s
 
 
 def write_shipped_config(path: Path, local_speaker_check: str, check_params: Optional[Dict] = None,
-                         uniform_window: float = 2.5) -> Path:
+                         uniform_window: float = 2.5, embedding: Optional[str] = None,
+                         clustering: Optional[Dict] = None) -> Path:
     """Write at `path` the shipped config.yaml with another ``local_speaker_check`` (as
     ``pyannote-resnet50 optimize`` writes it): checkpoints by absolute path, the shipped
     segmentation and clustering hyper-parameters, plus `check_params` (e.g.
-    ``{"local_speakers": {...}}``) in place of the shipped check's.
+    ``{"local_speakers": {...}}``) in place of the shipped check's; `embedding` (a checkpoint
+    of the shipped folder) and `clustering` (hyper-parameters) replace the shipped ones.
     """
     import yaml
 
@@ -56,6 +58,7 @@ def write_shipped_config(path: Path, local_speaker_check: str, check_params: Opt
     checkpoints = Path(pyannote_resnet50.DEFAULT_PIPELINE).parent
     params = {key: value for key, value in shipped["pipeline"]["params"].items()
               if key not in ("local_speaker_check", "uniform_window")}
+    params["embedding"] = embedding or params["embedding"]
     params.update({key: str(checkpoints / params[key]) for key in ("segmentation", "embedding")})
     if local_speaker_check != "none":
         params["local_speaker_check"] = local_speaker_check
@@ -63,7 +66,8 @@ def write_shipped_config(path: Path, local_speaker_check: str, check_params: Opt
         params["uniform_window"] = uniform_window
     config = dict(shipped)
     config["pipeline"] = {"name": shipped["pipeline"]["name"], "params": params}
-    config["params"] = {**{key: shipped["params"][key] for key in ("segmentation", "clustering")},
+    config["params"] = {"segmentation": shipped["params"]["segmentation"],
+                        "clustering": {**shipped["params"]["clustering"], **(clustering or {})},
                         **(check_params or {})}
     path.write_text(yaml.safe_dump(config))
     return path
