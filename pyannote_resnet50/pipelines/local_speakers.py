@@ -51,7 +51,14 @@ from typing import Optional, Tuple
 import numpy as np
 from pyannote.core import SlidingWindowFeature
 
-__all__ = ["LOCAL_SPEAKER_CHECKS", "WINDOWED_CHECKS", "CHECK_PARAMETERS", "halve_local_speakers", "split_local_speakers", "second_half_start"]
+__all__ = [
+    "LOCAL_SPEAKER_CHECKS",
+    "WINDOWED_CHECKS",
+    "CHECK_PARAMETERS",
+    "halve_local_speakers",
+    "split_local_speakers",
+    "second_half_start",
+]
 
 #: values of ``SpeakerDiarization(local_speaker_check=...)``: no check,
 #: :func:`split_local_speakers` on the embeddings of the halves of :func:`halve_local_speakers`,
