@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from pyannote_resnet50.models.checkpoint import training_checkpoint_globals
 from pyannote_resnet50.tasks.callbacks import TrainingCurve
 
 LAST_CHECKPOINT = "last.ckpt"
+#: state-dict prefix of a model's trainable loss (pyannote.audio's ``model.loss_func``)
+LOSS_PREFIX = "loss_func."
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +88,54 @@ def pretrained(checkpoint: str, task=None, **hparams):
         )
     from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class
 
-    model_class(load_checkpoint(path), path)  # the safe loader first: a crafted checkpoint is refused, named
-    model = Model.from_pretrained(path, map_location="cpu", **hparams)
+    checkpoint = load_checkpoint(path)  # the safe loader first: a crafted checkpoint is refused, named
+    model_class(checkpoint, path)
+    head = {
+        name[len(LOSS_PREFIX):]: tensor
+        for name, tensor in checkpoint["state_dict"].items()
+        if name.startswith(LOSS_PREFIX)
+    }
+    # a training checkpoint holds the trainable loss (ArcFace class centres), which the
+    # model itself has no layer for: load without it, then check that nothing else is missing
+    model = Model.from_pretrained(path, map_location="cpu", strict=not head, **hparams)
+    if head:
+        expected = {name for name in checkpoint["state_dict"] if not name.startswith(LOSS_PREFIX)}
+        missing = sorted(set(model.state_dict()) - expected)
+        if missing:
+            raise ValueError(
+                f"model.checkpoint={path} lacks {len(missing)} weights of its own model, "
+                f"e.g. {', '.join(missing[:3])}."
+            )
     model.task = task
+    if head and task is not None:
+        _reuse_loss_head(task, head, path)
     return model
+
+
+def _reuse_loss_head(task, head: dict, path: Path) -> None:
+    """Make `task` start from the trained loss weights `head` when they fit its identities
+
+    ``Model.setup`` builds the task's trainable loss (``task.setup_loss_func``) fresh;
+    the checkpoint's weights are loaded into it right after, when their shapes match
+    (same identities, same embedding dimension: e.g. a widened model fine-tuned on the
+    protocol it was trained on). Otherwise the loss starts fresh, with a warning.
+    """
+    setup_loss_func = task.setup_loss_func
+
+    def setup_then_reuse():
+        setup_loss_func()
+        loss_func = getattr(task.model, "loss_func", None)
+        own = loss_func.state_dict() if loss_func is not None else {}
+        if set(own) == set(head) and all(own[name].shape == head[name].shape for name in own):
+            loss_func.load_state_dict(head)
+            log.info("Trainable loss initialised from %s", path)
+        else:
+            warnings.warn(
+                f"The trainable loss of {path} does not fit this task (other identities?): "
+                "it starts from scratch."
+            )
+
+    task.setup_loss_func = setup_then_reuse
 
 
 class ResumableTraining(HydraCallback):

@@ -65,6 +65,7 @@ __all__ = [
     "is_portable",
     "save_checkpoint",
     "save_slim_checkpoint",
+    "save_portable",
     "convert_checkpoint",
     "slim_best_checkpoint",
     "load_checkpoint",
@@ -427,6 +428,25 @@ def save_checkpoint(model, path: Union[str, Path]) -> Path:
         "pytorch-lightning_version": pl.__version__,
     }
     model.on_save_checkpoint(checkpoint)
+    return _save(to_portable(checkpoint), path)
+
+
+def save_portable(checkpoint: Mapping, path: Union[str, Path]) -> Path:
+    """Write a loaded (or built) checkpoint in the portable format
+
+    Parameters
+    ----------
+    checkpoint : dict
+        pyannote.audio checkpoint, e.g. from :func:`load_checkpoint` with its weights
+        changed: only the keys `Model.from_pretrained` reads are kept (:data:`KEPT_KEYS`).
+    path : str or Path
+        Output checkpoint path (written atomically, after checking that torch's
+        default safe loader reads it back).
+
+    Returns
+    -------
+    path : Path
+    """
     return _save(to_portable(checkpoint), path)
 
 
