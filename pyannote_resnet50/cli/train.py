@@ -33,12 +33,10 @@ from hydra.experimental.callback import Callback as HydraCallback
 from pytorch_lightning import Trainer
 from omegaconf import DictConfig
 
-from pyannote_resnet50.models.checkpoint import training_checkpoint_globals
+from pyannote_resnet50.models.checkpoint import LOSS_PREFIX, training_checkpoint_globals
 from pyannote_resnet50.tasks.callbacks import TrainingCurve
 
 LAST_CHECKPOINT = "last.ckpt"
-#: state-dict prefix of a model's trainable loss (pyannote.audio's ``model.loss_func``)
-LOSS_PREFIX = "loss_func."
 
 log = logging.getLogger(__name__)
 

@@ -66,6 +66,7 @@ __all__ = [
     "save_checkpoint",
     "save_slim_checkpoint",
     "save_portable",
+    "LOSS_PREFIX",
     "convert_checkpoint",
     "slim_best_checkpoint",
     "load_checkpoint",
@@ -79,6 +80,9 @@ __all__ = [
 #: checkpoint keys `pyannote.audio.core.model.Model.from_pretrained` reads
 #: ("pytorch-lightning_version" is checked by Model.on_load_checkpoint)
 KEPT_KEYS = ("pyannote.audio", "state_dict", "hyper_parameters", "pytorch-lightning_version")
+#: state-dict prefix of a model's trainable loss (pyannote.audio's ``model.loss_func``, e.g. the
+#: ArcFace class centres): in training checkpoints only, never used by inference
+LOSS_PREFIX = "loss_func."
 
 #: non-tensor types of pyannote.audio checkpoints ("pyannote.audio" metadata)
 CHECKPOINT_SAFE_GLOBALS = [TorchVersion, Specifications, Problem, Resolution]
@@ -428,7 +432,7 @@ def save_checkpoint(model, path: Union[str, Path]) -> Path:
         "pytorch-lightning_version": pl.__version__,
     }
     model.on_save_checkpoint(checkpoint)
-    return _save(to_portable(checkpoint), path)
+    return save_portable(checkpoint, path)
 
 
 def save_portable(checkpoint: Mapping, path: Union[str, Path]) -> Path:
@@ -473,7 +477,7 @@ def save_slim_checkpoint(
     slim = to_portable(load_checkpoint(checkpoint))
     if drop_loss:
         slim["state_dict"] = {
-            name: tensor for name, tensor in slim["state_dict"].items() if not name.startswith("loss_func.")
+            name: tensor for name, tensor in slim["state_dict"].items() if not name.startswith(LOSS_PREFIX)
         }
     return _save(slim, output)
 

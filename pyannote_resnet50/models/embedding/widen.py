@@ -38,10 +38,9 @@ from typing import Dict, Mapping, Optional, Tuple, Union
 
 import torch
 
-__all__ = ["widen_state_dict", "widen_checkpoint"]
+from pyannote_resnet50.models.checkpoint import LOSS_PREFIX
 
-#: the trainable loss's weights, kept as they are
-LOSS_PREFIX = "loss_func."
+__all__ = ["widen_state_dict", "widen_checkpoint"]
 
 
 def _split(tensor: torch.Tensor, dim: int, shares: torch.Tensor) -> torch.Tensor:
@@ -96,9 +95,9 @@ def widen_state_dict(
         raise ValueError(f"noise must be non-negative (got {noise}).")
     narrow_hparams = dict(hparams)
     wide_hparams = {**narrow_hparams, "base_width": int(narrow_hparams["base_width"]) * factor}
-    narrow = ResNet50(**narrow_hparams).state_dict()
-    wide = ResNet50(**wide_hparams)
-    target = wide.state_dict()
+    narrow_model = ResNet50(**narrow_hparams)
+    narrow = narrow_model.state_dict()
+    target = ResNet50(**wide_hparams).state_dict()
     missing = sorted(set(narrow) - set(state_dict))
     if missing:
         raise ValueError(
@@ -129,10 +128,9 @@ def widen_state_dict(
             continue
         if name == "embedding.weight":
             # input: [means | stds] of (channel, frequency) features, channel-major
-            dimension, features = value.shape
-            channels = narrow_hparams["base_width"] * 32  # layer4: 8 x base_width x 4 (expansion)
-            bins = features // (2 * channels)
-            weight = value.reshape(dimension, 2, channels, bins)
+            bins = narrow_model._frequency_bins
+            channels = narrow_model.frame_features // bins
+            weight = value.reshape(value.shape[0], 2, channels, bins)
             weight = _split(weight, 2, shares(channels))
             widened[name] = weight.reshape(new_shape)
             continue
