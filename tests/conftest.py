@@ -1,5 +1,7 @@
 """Shared fixtures: paths, the Mini corpus, tiny simulated corpora and hand-made databases."""
 
+import shutil
+import sys
 import textwrap
 from pathlib import Path
 from typing import Dict, Optional
@@ -9,6 +11,12 @@ import pytest
 from pyannote_resnet50.database.registry import DATABASE_YML, PACKAGE_DATABASE_YML
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def console_script(name: str) -> str:
+    """Path of an installed command (e.g. ``pyannote-audio-train``): on PATH, or beside this
+    interpreter (a virtual environment that was not activated)"""
+    return shutil.which(name) or str(Path(sys.executable).parent / name)
 
 
 def write_database_yml(folder: Path, database: str, protocol: str, annotation: str) -> Path:

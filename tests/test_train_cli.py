@@ -1,8 +1,6 @@
 """Training with pyannote.audio's stock `pyannote-audio-train` CLI on Mini."""
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import torch
@@ -10,16 +8,14 @@ from pyannote.audio import Model
 
 from pyannote_resnet50.models import ResNet50, save_slim_checkpoint
 
+from conftest import console_script
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _train_command():
-    return shutil.which("pyannote-audio-train") or str(Path(sys.executable).parent / "pyannote-audio-train")
 
 
 def test_pyannote_audio_train(mini_corpus, tmp_path):
     command = [
-        _train_command(),
+        console_script("pyannote-audio-train"),
         f"+registry={ROOT / 'database.yml'}",
         f"protocol={mini_corpus}",
         "task=FileScopedSpeakerEmbedding",
@@ -64,7 +60,7 @@ def test_interrupted_run_resumes(mini_corpus, tmp_path):
 
     def run(max_epochs: int):
         command = [
-            _train_command(),
+            console_script("pyannote-audio-train"),
             f"+registry={ROOT / 'database.yml'}",
             f"protocol={mini_corpus}",
             "task=FileScopedSpeakerEmbedding",

@@ -16,10 +16,8 @@ with its debug segmentation model on Mini, each limited to 2 training batches:
 
 import csv
 import os
-import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,8 +25,9 @@ import pytest
 
 from pyannote_resnet50.models.checkpoint import load_checkpoint
 
+from conftest import console_script
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 # a test run inside a SLURM job or a torchrun worker must not inherit its cluster
 # environment (Lightning would detect it and wait for processes that never come)
@@ -45,10 +44,6 @@ def _environment() -> dict:
         if key not in _CLUSTER_VARIABLES and not key.startswith(("SLURM_", "TORCHELASTIC_", "PL_"))
     }
     return {**env, "PL_GLOBAL_SEED": "0", "OMP_NUM_THREADS": "1"}
-
-
-def _executable(name: str) -> str:
-    return shutil.which(name) or str(BIN / name)
 
 
 def _overrides(run_dir: Path, max_epochs: int) -> list:
@@ -107,7 +102,7 @@ def _curve(run_dir: Path) -> list:
 def test_two_process_ddp_run_and_resume(mini_corpus, tmp_path):
     """`trainer.devices=2 trainer.strategy=ddp`: 2 ranks train; the same command resumes both"""
     run_dir = tmp_path / "run"
-    train = [_executable("pyannote-audio-train")]
+    train = [console_script("pyannote-audio-train")]
 
     first = _run(train + _overrides(run_dir, max_epochs=1), cwd=tmp_path)
     _assert_two_processes(first.stderr)
@@ -139,8 +134,8 @@ def test_torchrun_launched_ddp_run(mini_corpus, tmp_path):
     """Processes created by torchrun (how multi-node runs start): ranks come from the environment"""
     run_dir = tmp_path / "run"
     command = [
-        _executable("torchrun"), "--standalone", "--nnodes=1", "--nproc_per_node=2",
-        "--no-python", _executable("pyannote-audio-train"),
+        console_script("torchrun"), "--standalone", "--nnodes=1", "--nproc_per_node=2",
+        "--no-python", console_script("pyannote-audio-train"),
         *_overrides(run_dir, max_epochs=1), "trainer.num_nodes=1",
     ]
     process = _run(command, cwd=tmp_path)

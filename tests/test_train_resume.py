@@ -2,9 +2,7 @@
 uninterrupted run (fixed seed, CPU, num_workers=0, with augmentation)."""
 
 import os
-import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -12,6 +10,8 @@ import torch
 
 from pyannote_resnet50.database.registry import PACKAGE_DATABASE_YML
 from pyannote_resnet50.models.checkpoint import load_checkpoint
+
+from conftest import console_script
 
 
 def _database(corpus) -> Path:
@@ -43,7 +43,7 @@ def _database(corpus) -> Path:
 
 def _train(run_dir: Path, database_yml: Path, max_epochs: int) -> subprocess.CompletedProcess:
     command = [
-        shutil.which("pyannote-audio-train") or str(Path(sys.executable).parent / "pyannote-audio-train"),
+        console_script("pyannote-audio-train"),
         f"+registry={database_yml}",
         "protocol=Tiny.SpeakerDiarization.Train",
         "task=FileScopedSpeakerEmbedding",

@@ -1,8 +1,6 @@
 """Net2WiderNet widening of a trained ResNet50, and fine-tuning the wide model with its ArcFace head."""
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,8 @@ from pyannote.audio.core.task import Problem, Resolution, Specifications
 from pyannote_resnet50.models import ResNet50
 from pyannote_resnet50.models.checkpoint import load_checkpoint, save_checkpoint
 from pyannote_resnet50.models.embedding.widen import main, widen_checkpoint, widen_state_dict
+
+from conftest import console_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,7 @@ def test_widened_checkpoint_loads_and_keeps_the_loss_head(tmp_path):
 
 def _train(protocol: str, run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
     command = [
-        shutil.which("pyannote-audio-train") or str(Path(sys.executable).parent / "pyannote-audio-train"),
+        console_script("pyannote-audio-train"),
         f"+registry={ROOT / 'database.yml'}",
         f"protocol={protocol}",
         "task=FileScopedSpeakerEmbedding",
