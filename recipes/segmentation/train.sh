@@ -17,7 +17,13 @@
 # them (another seed, other conversations of the same speakers); NOISE_ONLY (default 0.1)
 # is the probability that a pause becomes a 2-15 s noise or music stretch, MUSIC (default
 # 0.5) and COLORED (default 0.3) the shares of those stretches that are music and coloured
-# (white to brown) noise. INIT: the starting checkpoint (default: the shipped segmentation).
+# (white to brown) noise. CORPORA (default: empty, every conversation draws its speakers
+# from all of Voices train) splits the training conversations by corpus, e.g.
+# CORPORA="LS:30 SO:30 CV:25 AR:5 LS,SO,CV,AR:10": 30 conversations of LibriSpeech speakers
+# only, ..., 10 of speakers of any corpus (NUM_TRAIN is then ignored). Conversations of one
+# corpus make the model tell voices apart that share a recording channel, as in VoxConverse,
+# rather than corpora; DEV_CORPORA (default with CORPORA: "LS:3 SO:2 CV:2 AR:1") does the same
+# for the 8 development conversations. INIT: the starting checkpoint (default: the shipped segmentation).
 # LR (default 5e-4): the AdamW learning rate, halved after 3 epochs without a better
 # development DER. Extra overrides such as trainer.limit_train_batches=66 shorten an epoch
 # (chunks are drawn at random, so an epoch is only the interval between validations).
@@ -37,6 +43,8 @@ NOISE_ONLY="${NOISE_ONLY:-0.1}"
 MUSIC="${MUSIC:-0.5}"
 COLORED="${COLORED:-0.3}"
 LR="${LR:-5e-4}"
+CORPORA="${CORPORA:-}"
+DEV_CORPORA="${DEV_CORPORA:-${CORPORA:+LS:3 SO:2 CV:2 AR:1}}"
 INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-voices.ckpt}")"
 DATA="$OUTPUT_DIR/data"
 
@@ -44,10 +52,28 @@ if [ ! -f "$DATA/database.yml" ]; then
     common=(--duration 120:300 --preset voxconverse --voices "$SHARED"
             --noise "$SHARED/noise/noise" --rir "$SHARED/noise/rir"
             --noise-only "$NOISE_ONLY" --noise-only-music "$MUSIC" --noise-only-colored "$COLORED")
-    pyannote-resnet50 simulate "$DATA" --name sim-train --num-files "$NUM_TRAIN" --speakers-subset train \
-        --seed "$SEED" --uri-prefix trn "${common[@]}"
-    pyannote-resnet50 simulate "$DATA" --name development --num-files 8 --speakers-subset development \
-        --seed 2 --uri-prefix dev "${common[@]}"
+    # simulate NAME SUBSET PREFIX SEED "SPEC": SPEC empty = NUM conversations of every corpus (NUM in
+    # the 6th argument), else "PREFIXES:COUNT ..." (one simulate call per entry, concatenated)
+    simulate() {
+        local name="$1" subset="$2" uri="$3" seed="$4" spec="$5" num="$6" k=0 entry parts=()
+        if [ -z "$spec" ]; then
+            pyannote-resnet50 simulate "$DATA" --name "$name" --num-files "$num" --speakers-subset "$subset" \
+                --seed "$seed" --uri-prefix "$uri" "${common[@]}"
+            return
+        fi
+        for entry in $spec; do
+            k=$((k + 1))
+            pyannote-resnet50 simulate "$DATA" --name "$name-$k" --num-files "${entry##*:}" \
+                --speakers-subset "$subset" --corpora "${entry%:*}" --seed "$((seed * 100 + k))" \
+                --uri-prefix "$uri$k-" "${common[@]}"
+            parts+=("$name-$k")
+        done
+        for ext in lst rttm uem; do
+            for part in "${parts[@]}"; do cat "$DATA/$part.$ext"; done > "$DATA/$name.$ext"
+        done
+    }
+    simulate sim-train train trn "$SEED" "$CORPORA" "$NUM_TRAIN"
+    simulate development development dev 2 "$DEV_CORPORA" 8
     # training = simulated conversations + the real AMI Debug training excerpts
     for ext in lst rttm uem; do
         cat "$DATA/sim-train.$ext" "$SHARED/ami-debug/train.$ext" > "$DATA/train.$ext"
