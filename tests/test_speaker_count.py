@@ -80,34 +80,6 @@ def test_forcing_the_count_the_threshold_found_changes_nothing():
         np.testing.assert_array_equal(clustering.cluster(embeddings.copy(), 2, 15), estimated)  # min_clusters alike
 
 
-def test_forcing_a_count_takes_a_voice_the_threshold_separates_before_splitting_one():
-    """Told 2 speakers, a few embeddings beyond the threshold make the second speaker rather than a
-    split of the main voice below it.
-
-    The main voice: two groups of 15 closer than the threshold (one voice for the tuned threshold)
-    but not by far (the forced split floor allows splitting them); the second voice: 2 embeddings
-    beyond the threshold, too few to count as a cluster. Splitting the main voice leaves the smaller
-    within-cluster dispersion, which is how the forced path chose before (real AMI excerpts: a main
-    speaker cut in two to reach the count, issue 22)."""
-    clustering = AgglomerativeClustering()
-    clustering.instantiate(SHIPPED)
-    threshold = SHIPPED["threshold"]
-    assert SHIPPED["method"] in {"average", "weighted", "complete", "single"}  # cosine distances below
-    for seed in (1, 2):
-        rng = np.random.default_rng(seed)
-        half, other_half, voice = np.linalg.qr(rng.standard_normal((64, 3)))[0].T
-        similarity = 1 - 0.9 * threshold  # halves 0.9 threshold apart before the noise
-        centres = np.stack([half, similarity * half + np.sqrt(1 - similarity**2) * other_half, voice])
-        labels = np.repeat([0, 1, 2], [15, 15, 2])
-        embeddings = centres[labels] + 0.25 * rng.standard_normal((len(labels), 64)) / 8
-        assert len(np.unique(clustering.cluster(embeddings.copy(), 1, len(labels)))) == 1
-        floor = clustering._cut(embeddings, clustering.forced_split_floor * threshold)
-        assert set(floor[labels == 0]).isdisjoint(floor[labels == 1])  # the floor allows the split
-        clusters = clustering.cluster(embeddings.copy(), 2, 2, num_clusters=2)
-        assert len(set(clusters[labels < 2])) == 1, seed
-        assert set(clusters[labels == 2]).isdisjoint(clusters[labels < 2]), seed
-
-
 def test_forcing_fewer_clusters_merges_the_halves_of_a_split_speaker():
     """The other way to have too many clusters: one speaker split in two at the threshold. Told
     the true number, its halves are merged and the other (smaller) speaker is kept."""

@@ -240,17 +240,17 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
         * too many: pyannote.audio merges the closest clusters until the number fits; the
           other way keeps the largest clusters (the others reassigned to the nearest kept
           one, :func:`keep_largest_clusters`);
-        * too few: the clusters that the threshold separates but that were too small to
-          count, when there are enough of them (the largest kept, the others reassigned:
-          voices the tuned threshold calls different come before any split below it);
-          otherwise the closer of the dendrogram cut deeper until that many clusters of
-          the minimum size exist, the smaller ones reassigned (at most ``MAX_EXTRA_CUTS``
-          more clusters), and pyannote.audio's search (clusters of the minimum size, then
-          of half that size, and so on down to 1). The number asked is first capped by
-          the number of clusters of the dendrogram cut at ``forced_split_floor`` times
-          the threshold (never below the number the threshold found). A request for the
-          number found returns the estimate (minimum size as pyannote.audio applies it,
-          :func:`effective_min_cluster_size`).
+        * too few: first the clusters that the threshold separates but that were too small
+          to count (the largest of them kept, the others reassigned); then the dendrogram
+          cut deeper until that many clusters of the minimum size exist, the smaller ones
+          reassigned (at most ``MAX_EXTRA_CUTS`` more clusters); then pyannote.audio's
+          search (clusters of the minimum size, then of half that size, and so on down
+          to 1). The number asked is first capped by the number of clusters of the
+          dendrogram cut at ``forced_split_floor`` times the threshold (never below the
+          number the threshold found).
+
+        A request for the number of clusters found returns the estimate unchanged: the
+        minimum size is the one pyannote.audio applies (:func:`effective_min_cluster_size`).
         """
         size = effective_min_cluster_size(
             max(self.min_cluster_size, math.ceil(self.min_cluster_fraction * len(embeddings))), len(embeddings))
@@ -278,11 +278,10 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
             if reachable <= found:
                 return clusters
             target = min(target, reachable)
+        candidates = []
         at_threshold = self._cut(embeddings, self.threshold)
         if len(np.unique(at_threshold)) >= target:
-            # voices the threshold itself separates: no split below it is needed
-            return keep_largest_clusters(embeddings, at_threshold, target, metric=self.metric)
-        candidates = []
+            candidates.append(keep_largest_clusters(embeddings, at_threshold, target, metric=self.metric))
         for k in range(target + 1, min(len(embeddings), target + MAX_EXTRA_CUTS) + 1):
             cut = self._pyannote_cluster(embeddings, 1, k, k, k)
             if np.sum(np.unique(cut, return_counts=True)[1] >= size) >= target:
