@@ -23,7 +23,8 @@
 # only, ..., 10 of speakers of any corpus (NUM_TRAIN is then ignored). Conversations of one
 # corpus make the model tell voices apart that share a recording channel, as in VoxConverse,
 # rather than corpora; DEV_CORPORA (default with CORPORA: "LS:3 SO:2 CV:2 AR:1") does the same
-# for the 8 development conversations. INIT: the starting checkpoint (default: the shipped segmentation).
+# for the 8 development conversations (segmentation-samecorpus.ckpt, not the default: README,
+# Benchmarks). INIT: the starting checkpoint (default: the shipped segmentation).
 # LR (default 5e-4): the AdamW learning rate, halved after 3 epochs without a better
 # development DER. Extra overrides such as trainer.limit_train_batches=66 shorten an epoch
 # (chunks are drawn at random, so an epoch is only the interval between validations).
