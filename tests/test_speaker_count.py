@@ -118,6 +118,30 @@ def test_a_requested_count_does_not_split_one_voice():
     assert len(np.unique(clustering.cluster(embeddings.copy(), 2, 2, num_clusters=2))) == 2
 
 
+def test_a_requested_count_is_capped_by_the_clusters_of_the_threshold():
+    """One voice in two groups closer than the threshold but further than 0.9 of it: told 2 speakers, the
+    shipped clustering keeps it whole (the default floor is the threshold itself); the floor of the
+    previous sessions (0.9 of the threshold) cut it in two, which on a real AMI excerpt (29 s and
+    1.2 s of speech) turned 8.4 % DER into 41.6 % (issue 22)."""
+    clustering = AgglomerativeClustering()
+    clustering.instantiate(SHIPPED)
+    threshold = SHIPPED["threshold"]
+    assert SHIPPED["method"] in {"average", "weighted", "complete", "single"}  # cosine distances below
+    for seed in (2, 4):
+        rng = np.random.default_rng(seed)
+        half, other_half = np.linalg.qr(rng.standard_normal((64, 2)))[0].T
+        similarity = 1 - 0.88 * threshold  # the halves 0.88 threshold apart before the noise
+        centres = np.stack([half, similarity * half + np.sqrt(1 - similarity**2) * other_half])
+        labels = np.repeat([0, 1], [15, 15])
+        embeddings = centres[labels] + 0.25 * rng.standard_normal((len(labels), 64)) / 8
+        assert len(np.unique(clustering.cluster(embeddings.copy(), 1, 30))) == 1, seed
+        assert len(np.unique(clustering.cluster(embeddings.copy(), 2, 2, num_clusters=2))) == 1, seed
+        previous = AgglomerativeClustering(forced_split_floor=0.9)
+        previous.instantiate(SHIPPED)
+        clusters = previous.cluster(embeddings.copy(), 2, 2, num_clusters=2)
+        assert set(clusters[labels == 0]).isdisjoint(clusters[labels == 1]), seed
+
+
 def test_forced_split_floor_is_validated():
     with pytest.raises(ValueError, match="forced_split_floor must lie in"):
         AgglomerativeClustering(forced_split_floor=1.5)
