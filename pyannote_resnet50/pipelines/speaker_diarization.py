@@ -133,7 +133,7 @@ def check_speaker_count(diarization: Annotation, hard_clusters: np.ndarray, requ
                f"{counted(len(clusters), 'cluster')} of its {embeddings}).")
     elif len(clusters) < low:
         why = (f"the embeddings do not separate {low} voices: the clustering made "
-               f"{counted(len(clusters), 'cluster')} of its {embeddings}, as more would split one voice far below "
+               f"{counted(len(clusters), 'cluster')} of its {embeddings}, as more would split one voice below "
                "its threshold (pipeline.clustering.forced_split_floor = 0 splits as deep as it takes).")
     elif lost:
         held = " and ".join(str(sizes[k]) for k in lost)
