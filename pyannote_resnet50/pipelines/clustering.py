@@ -274,13 +274,16 @@ class AgglomerativeClustering(ValidatedClustering, PyannoteAgglomerativeClusteri
             if len(np.unique(merged)) == target:
                 candidates.append(merged)
             return closest(candidates)
+        at_threshold = self._cut(embeddings, self.threshold)
         if self.forced_split_floor > 0.0 and target > found:
-            reachable = len(np.unique(self._cut(embeddings, self.forced_split_floor * self.threshold)))
+            # the shipped floor (1) is the threshold itself: its cut is the one just made
+            floor_cut = (at_threshold if self.forced_split_floor == 1.0
+                         else self._cut(embeddings, self.forced_split_floor * self.threshold))
+            reachable = len(np.unique(floor_cut))
             if reachable <= found:
                 return clusters
             target = min(target, reachable)
         candidates = []
-        at_threshold = self._cut(embeddings, self.threshold)
         if len(np.unique(at_threshold)) >= target:
             candidates.append(keep_largest_clusters(embeddings, at_threshold, target, metric=self.metric))
         for k in range(target + 1, min(len(embeddings), target + MAX_EXTRA_CUTS) + 1):

@@ -96,7 +96,7 @@ def check_speaker_count(diarization: Annotation, hard_clusters: np.ndarray, requ
     """Warn, saying why, when the speakers of `diarization` break the requested count
 
     The clustering honours ``num_speakers`` / ``min_speakers`` / ``max_speakers`` (it
-    returns that many clusters) unless that means splitting one voice far below its
+    returns that many clusters) unless that means splitting one voice below its
     threshold (``forced_split_floor`` of :class:`~pyannote_resnet50.pipelines.clustering.AgglomerativeClustering`),
     and a cluster can still lose all its frames when the speaker timeline is rebuilt: in each frame, the speakers with the largest aggregated
     activation win, and a cluster holding a few embeddings that other clusters also
