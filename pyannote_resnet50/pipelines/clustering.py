@@ -9,7 +9,11 @@
   Normalized Maximum Eigengap", IEEE Signal Processing Letters 2020): no threshold to
   tune;
 * :class:`VBxClustering`: agglomerative initialisation refined by variational-Bayes HMM
-  clustering in PLDA space (Landini et al., CSL 2022; :mod:`.vbx`, :mod:`.plda`).
+  clustering in PLDA space (Landini et al., CSL 2022; :mod:`.vbx`, :mod:`.plda`);
+* :class:`OracleClustering`: pyannote.audio's oracle (each local speaker goes to the
+  reference speaker it matches, chunk by chunk): not a method for unlabelled audio but
+  the upper bound that isolates the segmentation's errors from the embedding's and the
+  clustering's (``recipes/benchmarks/decomposition.py``).
 
 All follow pyannote.audio's ``BaseClustering`` contract (``cluster(embeddings,
 min_clusters, max_clusters, num_clusters)``, called on the (chunk, local speaker)
@@ -29,6 +33,7 @@ from typing import Optional, Tuple
 import numpy as np
 from pyannote.audio.pipelines.clustering import AgglomerativeClustering as PyannoteAgglomerativeClustering
 from pyannote.audio.pipelines.clustering import BaseClustering
+from pyannote.audio.pipelines.clustering import OracleClustering as PyannoteOracleClustering
 from pyannote.pipeline.parameter import Frozen, Uniform
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.linalg import eigh
@@ -42,6 +47,7 @@ __all__ = [
     "AgglomerativeClustering",
     "SpectralClustering",
     "VBxClustering",
+    "OracleClustering",
     "CLUSTERING_METHODS",
     "MAX_AGGLOMERATIVE_EMBEDDINGS",
     "check_num_speakers",
@@ -637,9 +643,73 @@ class VBxClustering(ValidatedClustering, BaseClustering):
         return clusters
 
 
+class OracleClustering(ValidatedClustering, PyannoteOracleClustering):
+    """pyannote.audio's oracle clustering: each local speaker goes to the reference speaker it matches
+
+    In every chunk, the local speakers of the segmentation are matched one to one to the
+    speakers of the reference (``file["annotation"]``) by pyannote.audio's ``permutate``;
+    a local speaker matched to none is left out (as an inactive one). With the real
+    segmentation, the pipeline's output is then what a perfect embedding and clustering
+    would make of that segmentation: the DER left is the segmentation's (missed and false
+    speech, local speakers that hold two voices). No hyper-parameter; the number of speakers
+    is the reference's, so ``num_speakers`` and its bounds are validated but not used.
+
+    Differences with pyannote.audio's: the reference is cut into the chunks the segmentation
+    actually slid (its last chunk zero-padded past the end of the file, where pyannote.audio's
+    drops that chunk and leaves its local speakers out), a file without a reference is refused
+    with a message, and a reference speaker that no embedding represents gets a zero centroid
+    (pyannote.audio's mean of nothing is NaN) which no window re-assignment picks.
+    """
+
+    def __call__(
+        self,
+        embeddings: Optional[np.ndarray] = None,
+        segmentations=None,
+        file=None,
+        frames=None,
+        num_clusters: Optional[int] = None,
+        min_clusters: Optional[int] = None,
+        max_clusters: Optional[int] = None,
+        **kwargs,
+    ):
+        """Hard clusters, soft clusters and centroids (see pyannote.audio's ``OracleClustering``)
+
+        Raises
+        ------
+        ValueError
+            When `file` has no reference annotation, or `segmentations` or `frames` is missing.
+        """
+        check_num_speakers(num_clusters, min_clusters, max_clusters,
+                           names=("num_clusters", "min_clusters", "max_clusters"))
+        if file is None or "annotation" not in file:
+            raise ValueError(
+                "OracleClustering needs the reference: file['annotation'] (a pyannote.core Annotation, e.g. "
+                "a protocol file or {'audio': ..., 'annotation': load_rttm(...)[uri]}). It is an upper bound "
+                "for benchmarks, not a clustering of unlabelled audio: use AgglomerativeClustering for that.")
+        if segmentations is None or frames is None:
+            raise ValueError("OracleClustering needs the binarized `segmentations` and their `frames`.")
+        num_chunks = segmentations.data.shape[0]
+        window = segmentations.sliding_window
+        # the reference over the chunks the segmentation slid, the last one padded past the end
+        padded = {"annotation": file["annotation"], "duration": window[num_chunks - 1].end if num_chunks else 0.0}
+        hard_clusters, soft_clusters, _ = super().__call__(
+            embeddings=None, segmentations=segmentations, file=padded, frames=frames)
+        if embeddings is None:
+            return hard_clusters, soft_clusters, None
+        num_speakers = soft_clusters.shape[2]
+        centroids = np.zeros((num_speakers, embeddings.shape[2]))
+        train_embeddings, chunk_idx, speaker_idx = self.filter_embeddings(embeddings, segmentations=segmentations)
+        train_clusters = hard_clusters[chunk_idx, speaker_idx]
+        for k in range(num_speakers):
+            if np.any(train_clusters == k):
+                centroids[k] = np.mean(train_embeddings[train_clusters == k], axis=0)
+        return hard_clusters, soft_clusters, centroids
+
+
 #: clustering methods of the pipeline, by name
 CLUSTERING_METHODS = {
     "AgglomerativeClustering": AgglomerativeClustering,
     "SpectralClustering": SpectralClustering,
     "VBxClustering": VBxClustering,
+    "OracleClustering": OracleClustering,
 }

@@ -37,6 +37,7 @@ from pyannote_resnet50.core.io import check_audio, validate_file
 from pyannote_resnet50.core.silence import SILENCE_AMPLITUDE, silent_frames
 from pyannote_resnet50.pipelines.clustering import CLUSTERING_METHODS, VBxClustering, check_num_speakers
 from pyannote_resnet50.pipelines.local_speakers import (
+    CHECK_PARAMETERS,
     LOCAL_SPEAKER_CHECKS,
     WINDOWED_CHECKS,
     halve_local_speakers,
@@ -412,36 +413,70 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             )
         return plda
 
-    def oracle_twin(self) -> "SpeakerDiarization":
-        """This pipeline on the reference segmentation: an upper bound for benchmarks
+    def oracle_twin(
+        self,
+        segmentation: bool = True,
+        clustering: bool = False,
+        local_speaker_check: Optional[str] = None,
+    ) -> "SpeakerDiarization":
+        """This pipeline with oracle (reference) parts: upper bounds for benchmarks
 
-        Same embedding model, clustering method (and PLDA, and ``forced_split_floor``),
-        exclusive option and instantiated hyper-parameters (but the segmentation's); ``file["annotation"]``
-        is then needed at call time.
+        Same embedding model, exclusive option and instantiated hyper-parameters; the
+        parts made oracle use ``file["annotation"]``, which is then needed at call time.
+
+        Parameters
+        ----------
+        segmentation : bool, optional
+            Replace the segmentation by the reference's (default), isolating the
+            embedding and the clustering. False keeps the segmentation model.
+        clustering : bool, optional
+            Replace the clustering by :class:`~pyannote_resnet50.pipelines.clustering.OracleClustering`
+            (each local speaker goes to the reference speaker it matches), isolating the
+            segmentation. Defaults to False: same clustering method (and PLDA, and
+            ``forced_split_floor``).
+        local_speaker_check : str, optional
+            The twin's local-speaker check (e.g. "none": the local speakers as the
+            segmentation made them). Defaults to this pipeline's.
 
         Returns
         -------
         twin : SpeakerDiarization
             Instantiated.
         """
+        if not (segmentation or clustering):
+            raise ValueError("oracle_twin: nothing made oracle (segmentation=False, clustering=False); "
+                             "use the pipeline itself.")
+        if self.oracle and not segmentation:
+            raise ValueError("oracle_twin(segmentation=False): this pipeline has no segmentation model.")
+        klustering = "OracleClustering" if clustering else self.klustering
+        check = self.local_speaker_check if local_speaker_check is None else local_speaker_check
         twin = SpeakerDiarization(
-            segmentation=ORACLE,
+            segmentation=ORACLE if segmentation else self._segmentation.model,
             segmentation_step=self.segmentation_step,
             embedding=self._embedding,
             embedding_exclude_overlap=self.embedding_exclude_overlap,
             embedding_block_duration=self.embedding_block_duration,
             embedding_min_frames=self.embedding_min_frames,
-            clustering=self.klustering,
-            plda=self.clustering.plda if self.klustering == "VBxClustering" else None,
+            clustering=klustering,
+            plda=self.clustering.plda if klustering == "VBxClustering" else None,
             exclusive=self.exclusive,
             der_variant=self.der_variant,
-            local_speaker_check=self.local_speaker_check,
+            silence_amplitude=self.silence_amplitude,
+            local_speaker_check=check,
             uniform_window=self.uniform_window,
         )
-        if hasattr(self.clustering, "forced_split_floor"):  # a constructor option, not a hyper-parameter
-            twin.clustering.forced_split_floor = self.clustering.forced_split_floor
+        if hasattr(self.clustering, "forced_split_floor") and hasattr(twin.clustering, "forced_split_floor"):
+            twin.clustering.forced_split_floor = self.clustering.forced_split_floor  # a constructor option
         params = self.parameters(instantiated=True)
-        params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
+        if segmentation:
+            params["segmentation"] = {"min_duration_off": params["segmentation"]["min_duration_off"]}
+        if clustering:
+            params.pop("clustering", None)
+        if check != self.local_speaker_check:  # the check's hyper-parameters: the twin's check's defaults
+            for group in CHECK_PARAMETERS.values():
+                params.pop(group, None)
+            params.update({group: value for group, value in twin.default_parameters().items()
+                           if group in CHECK_PARAMETERS.values()})
         return twin.instantiate(params)
 
     # ~~~~ configuration ~~~~
@@ -888,7 +923,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
             elif self.local_speaker_check == "reassign_windows":
                 # clustered as without a check; the window parts are re-assigned afterwards
                 embeddings, window_embeddings = embeddings[:, :local_num_speakers], embeddings[:, local_num_speakers:]
-            if np.all(np.isnan(embeddings)):
+            if np.all(np.isnan(embeddings)) and self.klustering != "OracleClustering":
                 # speech too short to embed anywhere: a single speaker
                 hard_clusters = np.zeros((num_chunks, local_num_speakers), dtype=np.int8)
                 centroids = np.zeros((1, self._embedding.dimension))
@@ -899,6 +934,8 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                     num_clusters=num_speakers,
                     min_clusters=min_speakers,
                     max_clusters=max_speakers,
+                    file=file,  # for OracleClustering, as pyannote.audio
+                    frames=self._segmentation_frames,
                 )
             if self.local_speaker_check == "reassign_windows":
                 # each window part of a local speaker is a local speaker of its own (count unchanged:
