@@ -78,7 +78,7 @@ def plot(results: Dict[str, Dict[str, Dict[str, float]]], path: Path, title: str
     sets = list(results)
     names = list(next(iter(results.values())))
     width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(2.4 + 2.2 * len(sets), 4.6))
+    fig, ax = plt.subplots(figsize=(4.4 + 2.2 * len(sets), 4.6))
     colours = {"missed detection": "tab:orange", "false alarm": "tab:red", "confusion": "tab:blue"}
     hatches = ["", "//", "xx", "..", "\\\\"]
     for j, name in enumerate(names):
@@ -97,10 +97,10 @@ def plot(results: Dict[str, Dict[str, Dict[str, float]]], path: Path, title: str
     # one legend for the components (colours), one for the rows (hatches)
     from matplotlib.patches import Patch
 
-    first = ax.legend(loc="upper left", fontsize=8)
+    first = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.add_artist(first)
-    ax.legend(handles=[Patch(facecolor="lightgrey", hatch=hatches[j % len(hatches)], edgecolor="white", label=f"{j + 1}. {n}")
-                       for j, n in enumerate(names)], loc="upper right", fontsize=7)
+    ax.legend(handles=[Patch(facecolor="lightgrey", hatch=hatches[j % len(hatches)], edgecolor="grey", label=f"{j + 1}. {n}")
+                       for j, n in enumerate(names)], loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
