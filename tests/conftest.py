@@ -19,6 +19,26 @@ def console_script(name: str) -> str:
     return shutil.which(name) or str(Path(sys.executable).parent / name)
 
 
+def load_benchmark(name: str):
+    """The module of ``recipes/benchmarks/{name}.py`` (scripts, not a package)"""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", REPO / "recipes" / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def annotation_of(uri: str, segments):
+    """pyannote.core Annotation of `uri` from (start, end, label) triples, one track each"""
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation(uri=uri)
+    for k, (start, end, label) in enumerate(segments):
+        annotation[Segment(start, end), k] = label
+    return annotation
+
+
 def write_database_yml(folder: Path, database: str, protocol: str, annotation: str) -> Path:
     """Write ``folder/database.yml``: protocol ``{database}.SpeakerDiarization.{protocol}``.
 

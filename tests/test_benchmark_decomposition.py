@@ -1,27 +1,14 @@
 """The DER decomposition benchmark: its scoring gives the oracle twins the reference, its parts add up."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-from pyannote.core import Annotation, Segment, Timeline
+from pyannote.core import Segment, Timeline
 
-SCRIPT = Path(__file__).resolve().parents[1] / "recipes" / "benchmarks" / "decomposition.py"
+from conftest import annotation_of as _annotation, load_benchmark
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location("decomposition_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _annotation(uri, segments):
-    annotation = Annotation(uri=uri)
-    for k, (start, end, label) in enumerate(segments):
-        annotation[Segment(start, end), k] = label
-    return annotation
+    return load_benchmark("decomposition")
 
 
 def test_parts_of_the_der(benchmark, tmp_path):

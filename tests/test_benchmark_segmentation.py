@@ -1,27 +1,14 @@
 """The segmentation benchmark's scoring: detection components and the share of short missed stretches."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-from pyannote.core import Annotation, Segment, Timeline
+from pyannote.core import Segment, Timeline
 
-SCRIPT = Path(__file__).resolve().parents[1] / "recipes" / "benchmarks" / "segmentation.py"
+from conftest import annotation_of as _annotation, load_benchmark
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location("segmentation_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _annotation(uri, segments):
-    annotation = Annotation(uri=uri)
-    for k, (start, end, label) in enumerate(segments):
-        annotation[Segment(start, end), k] = label
-    return annotation
+    return load_benchmark("segmentation")
 
 
 def test_short_missed_stretches(benchmark):
