@@ -3,15 +3,14 @@
 import pytest
 from pyannote.core import Annotation, Segment
 
+from conftest import annotation_of
+
 from pyannote_resnet50.database.convention import bridge_pauses, within_speaker_gaps
 from pyannote_resnet50.database.eda import within_speaker_pauses
 
 
 def _annotation(*turns) -> Annotation:
-    annotation = Annotation(uri="x")
-    for k, (start, end, label) in enumerate(turns):
-        annotation[Segment(start, end), k] = label
-    return annotation
+    return annotation_of("x", turns)
 
 
 def test_bridge_fills_a_speakers_short_pause_and_keeps_turn_changes():

@@ -1,8 +1,9 @@
 """EDA: VoxConverse dev figures, exact statistics on a hand-made file, figure, CLI, clear errors."""
 
 import pytest
-from pyannote.core import Annotation, Segment, Timeline
+from pyannote.core import Segment, Timeline
 
+from conftest import annotation_of
 from pyannote_resnet50.cli.eda import main as eda_main
 from pyannote_resnet50.database.eda import file_stats, plot_stats, protocol_stats, subset_stats
 
@@ -29,10 +30,7 @@ def test_voxconverse_dev_figures(voxconverse_dev):
 
 
 def _file(uri, turns, end):
-    annotation = Annotation(uri=uri)
-    for k, (start, stop, label) in enumerate(turns):
-        annotation[Segment(start, stop), k] = label
-    return {"uri": uri, "annotation": annotation, "annotated": Timeline([Segment(0, end)], uri=uri), "scope": "file"}
+    return {"uri": uri, "annotation": annotation_of(uri, turns), "annotated": Timeline([Segment(0, end)], uri=uri), "scope": "file"}
 
 
 def test_exact_statistics():
