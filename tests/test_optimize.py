@@ -132,6 +132,9 @@ def test_local_speaker_check_option(monkeypatch, tmp_path):
     assert "local_speaker_check" not in calls[-1] and "uniform_window" not in calls[-1]
     assert cli(["optimize", PROTOCOL, out, "--uniform-window", "1.25"]) == 0
     assert calls[-1]["uniform_window"] == 1.25
+    assert "segmentation_duration" not in calls[-1]  # the model's own chunks: config.yaml as before
+    assert cli(["optimize", PROTOCOL, out, "--segmentation-duration", "5"]) == 0
+    assert calls[-1]["segmentation_duration"] == 5.0
     with pytest.raises(SystemExit):
         cli(["optimize", PROTOCOL, out, "--local-speaker-check", "halves"])
 

@@ -213,3 +213,31 @@ def test_default_pipeline_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     pipeline = Pipeline.from_pretrained(pyannote_resnet50.DEFAULT_PIPELINE)
     assert isinstance(pipeline, SpeakerDiarization)
+
+
+def test_segmentation_duration_sets_the_chunks_and_the_oracle_twin_keeps_it(checkpoints):
+    """A model applied to shorter chunks than it was trained on: its chunks (and their frames), and the
+    oracle twin's, are that long; the diarization still covers the whole file"""
+    segmentation, embedding = checkpoints
+    trained = SpeakerDiarization(segmentation=segmentation, embedding=embedding)
+    shorter = 0.5 * trained._segmentation_window.duration
+    with pytest.warns(UserWarning, match="chunks"):  # pyannote.audio's warning about other chunks
+        pipeline = SpeakerDiarization(segmentation=segmentation, embedding=embedding, segmentation_duration=shorter)
+    pipeline.instantiate(pipeline.default_parameters())
+    assert pipeline._segmentation_window.duration == shorter
+    assert pipeline._segmentation_window.step == pipeline.segmentation_step * shorter
+    assert pipeline.oracle_twin()._segmentation_window.duration == shorter
+    segmentations = pipeline.get_segmentations({"uri": "sample", "audio": SAMPLE_FILE["audio"]})
+    assert segmentations.sliding_window.duration == shorter
+    num_frames = segmentations.data.shape[1]
+    assert num_frames < trained._segmentation.model.num_frames(
+        int(trained._segmentation_window.duration * trained._segmentation.model.hparams.sample_rate))
+    hypothesis = pipeline(audio_only(SAMPLE_FILE))
+    assert hypothesis.get_timeline().extent().end <= get_duration(SAMPLE_FILE["audio"]) + 0.01
+
+
+@pytest.mark.parametrize("duration", [0, -5.0, "10", True])
+def test_segmentation_duration_refuses_what_is_not_a_duration(checkpoints, duration):
+    segmentation, embedding = checkpoints
+    with pytest.raises(ValueError, match="segmentation_duration"):
+        SpeakerDiarization(segmentation=segmentation, embedding=embedding, segmentation_duration=duration)

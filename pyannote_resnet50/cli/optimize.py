@@ -37,6 +37,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--segmentation-step", type=float, default=0.5,
                         help="segmentation window step, as a ratio of its duration (default: 0.5)")
+    parser.add_argument("--segmentation-duration", type=float, default=None, metavar="SECONDS",
+                        help="chunk duration of the segmentation (default: the one the model was trained on)")
     parser.add_argument("--segmentation-batch-size", type=int, default=32)
     parser.add_argument("--embedding-batch-size", type=int, default=32)
     parser.add_argument("--tune-segmentation-threshold", action="store_true",
@@ -184,6 +186,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # saved in config.yaml (pipeline.params) only when used: "none" writes the config as before
         **({"local_speaker_check": check} if check != "none" else {}),
         **({"uniform_window": args.uniform_window} if args.uniform_window is not None else {}),
+        **({"segmentation_duration": args.segmentation_duration} if args.segmentation_duration is not None else {}),
         device=args.device,
         freeze=args.freeze,
     )

@@ -58,6 +58,8 @@ __all__ = ["SpeakerDiarization", "ORACLE"]
 
 #: value of `segmentation` selecting the oracle (reference) segmentation upper bound
 ORACLE = "oracle"
+#: chunk duration (s) of the oracle segmentation (a model's: the one it was trained on)
+ORACLE_DURATION = 10.0
 #: audio context (in seconds) added on both sides of each embedding block
 BLOCK_CONTEXT = 1.0
 
@@ -167,8 +169,12 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         Step of the segmentation sliding window, as a ratio of its duration.
         Defaults to 0.5 (each frame seen by two chunks).
     segmentation_duration : float, optional
-        Chunk duration of the oracle segmentation, in seconds. Defaults to 10.
-        Ignored with a segmentation model (which sets its own chunk duration).
+        Chunk duration of the segmentation, in seconds. Defaults to the one the model
+        was trained on (10 s for the oracle segmentation). Shorter chunks hold fewer
+        speakers for the model to keep apart, and give shorter local speakers to embed:
+        a model applied to other chunks than it was trained on gets pyannote.audio's
+        warning, and is best fine-tuned on them (``DURATION`` of
+        ``recipes/segmentation/train.sh``).
     embedding : Model, str, Path or dict, optional
         Embedding model with the ``forward_frames`` / ``forward_embedding`` contract of
         pyannote.audio's WeSpeaker ResNets (e.g. ``pyannote_resnet50.models.ResNet50``).
@@ -292,7 +298,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         self,
         segmentation: PathOrModel = None,
         segmentation_step: float = 0.5,
-        segmentation_duration: float = 10.0,
+        segmentation_duration: Optional[float] = None,
         embedding: PathOrModel = None,
         embedding_exclude_overlap: bool = True,
         embedding_block_duration: float = 60.0,
@@ -331,8 +337,14 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         self.segmentation_step = segmentation_step
         self.der_variant = der_variant or {"collar": 0.0, "skip_overlap": False}
 
+        if segmentation_duration is not None and not (
+                isinstance(segmentation_duration, (int, float)) and not isinstance(segmentation_duration, bool)
+                and segmentation_duration > 0):
+            raise ValueError(f"segmentation_duration must be a positive duration in seconds, "
+                             f"not {segmentation_duration!r}.")
         self.oracle = isinstance(segmentation, str) and segmentation == ORACLE
         if self.oracle:
+            segmentation_duration = float(segmentation_duration or ORACLE_DURATION)
             self.segmentation_model = ORACLE
             self._segmentation_window = SlidingWindow(
                 start=0.0,
@@ -346,7 +358,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         else:
             model: Model = load_model(segmentation, DEFAULT_SEGMENTATION)
             self.segmentation_model = segmentation
-            duration = model.specifications.duration
+            duration = float(segmentation_duration or model.specifications.duration)
             # reads the audio block by block (pyannote's Inference loads it whole)
             self._segmentation = StreamingInference(
                 model,
@@ -453,6 +465,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         twin = SpeakerDiarization(
             segmentation=ORACLE if segmentation else self._segmentation.model,
             segmentation_step=self.segmentation_step,
+            segmentation_duration=self._segmentation_window.duration,
             embedding=self._embedding,
             embedding_exclude_overlap=self.embedding_exclude_overlap,
             embedding_block_duration=self.embedding_block_duration,

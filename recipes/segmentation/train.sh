@@ -25,6 +25,8 @@
 # rather than corpora; DEV_CORPORA (default with CORPORA: "LS:3 SO:2 CV:2 AR:1") does the same
 # for the 8 development conversations (segmentation-samecorpus.ckpt, not the default: README,
 # Benchmarks). INIT: the starting checkpoint (default: the shipped segmentation).
+# DURATION (default 10.0): the chunk duration (s) the model is trained on, and then applied to
+# by the pipeline (shorter chunks hold fewer speakers to keep apart: README, Benchmarks).
 # LR (default 5e-4): the AdamW learning rate, halved after 3 epochs without a better
 # development DER. Extra overrides such as trainer.limit_train_batches=66 shorten an epoch
 # (chunks are drawn at random, so an epoch is only the interval between validations).
@@ -44,6 +46,7 @@ NOISE_ONLY="${NOISE_ONLY:-0.1}"
 MUSIC="${MUSIC:-0.5}"
 COLORED="${COLORED:-0.3}"
 LR="${LR:-5e-4}"
+DURATION="${DURATION:-10.0}"
 CORPORA="${CORPORA:-}"
 DEV_CORPORA="${DEV_CORPORA:-${CORPORA:+LS:3 SO:2 CV:2 AR:1}}"
 INIT="$(realpath "${INIT:-$ROOT/pyannote_resnet50/data/checkpoints/segmentation-voices.ckpt}")"
@@ -106,7 +109,7 @@ pyannote-audio-train \
     +registry="$DATA/database.yml" \
     protocol=SegmentationTraining.SpeakerDiarization.Realistic \
     task=SpeakerDiarization \
-    task.duration=10.0 task.max_speakers_per_chunk=3 task.max_speakers_per_frame=2 \
+    task.duration=$DURATION task.max_speakers_per_chunk=3 task.max_speakers_per_frame=2 \
     task.batch_size=32 task.num_workers=1 \
     model=FineTune model.checkpoint="$INIT" \
     optimizer=AdamW optimizer.lr="$LR" \
