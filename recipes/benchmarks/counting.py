@@ -31,6 +31,8 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from pyannote_resnet50.database.benchmarks import BENCHMARK_PROTOCOLS  # noqa: E402
+
 SWEEP_THRESHOLDS = np.linspace(0.75, 1.25, 11)  # times the pipeline's threshold
 SWEEP_FRACTIONS = np.linspace(0.0, 0.1, 6)
 
@@ -171,9 +173,7 @@ def main_sweep(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline", action="append", required=True, help="NAME=config.yaml (repeatable)")
-    parser.add_argument("--protocols", nargs="*", default=["Mini.SpeakerDiarization.Simulated", "AMI.SpeakerDiarization.Debug",
-                                                           "Conversations.SpeakerDiarization.CommonVoice",
-                                                           "Conversations.SpeakerDiarization.Long"])
+    parser.add_argument("--protocols", nargs="*", default=list(BENCHMARK_PROTOCOLS))
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of the DERs there")
     parser.add_argument("--subset", default="test", choices=["development", "test"],
                         help="subset scored (default: test; development to choose an option without seeing test)")
@@ -193,16 +193,13 @@ def main(argv=None) -> int:
     import torch
     from pyannote.audio import Pipeline
 
-    from pyannote_resnet50.database import get_protocol
-
     torch.set_num_threads(2)
     if args.sweep:
         return main_sweep(args)
-    from pyannote_resnet50.database.conversations import CORPORA as CONVERSATIONS, ensure_conversations
+    from pyannote_resnet50.database.benchmarks import benchmark_sets, short_name
 
     # Conversations' audio is built from ../shared/data when missing; without it the corpus is skipped
-    sets = {name: list(getattr(get_protocol(name), args.subset)()) for name in args.protocols
-            if name not in CONVERSATIONS or ensure_conversations(corpus=name)}
+    sets = benchmark_sets(args.protocols, args.subset)
     rows = []
     for spec in args.pipeline:
         name, _, config = spec.partition("=")
@@ -222,12 +219,8 @@ def main(argv=None) -> int:
 
     print(f"\n| clustering | segmentation | {args.subset} set | DER %, estimated count | DER %, oracle count | exact count % | over / under-counted % |")
     print("|---|---|---|---:|---:|---:|---:|")
-    def short(protocol: str) -> str:  # Mini, AMI, Conversations (CommonVoice), Conversations Long
-        database, _, variant = protocol.split(".")
-        return f"{database} {variant}" if database == "Conversations" and variant != "CommonVoice" else database
-
     for name, segmentation, protocol, s in rows:
-        print(f"| {name} | {segmentation} | {short(protocol)} | {s['DER estimated']:.2f} | "
+        print(f"| {name} | {segmentation} | {short_name(protocol)} | {s['DER estimated']:.2f} | "
               f"{s['DER oracle count']:.2f} | {s['exact']:.0f} | {s['over']:.0f} / {s['under']:.0f} |")
 
     if args.plot is not None:
@@ -237,7 +230,7 @@ def main(argv=None) -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(10, 4))
-        labels = [f"{n}\n{seg} seg.\n{short(p)}" for n, seg, p, _ in rows]
+        labels = [f"{n}\n{seg} seg.\n{short_name(p)}" for n, seg, p, _ in rows]
         x = np.arange(len(rows))
         ax.bar(x - 0.2, [s["DER estimated"] for *_, s in rows], 0.4, label="estimated count")
         ax.bar(x + 0.2, [s["DER oracle count"] for *_, s in rows], 0.4, label="oracle count")

@@ -114,33 +114,8 @@ class SeedBaseline:
 
 # ~~~~ accuracy ~~~~
 
-def evaluate(system, files: List, with_reference: bool) -> Dict[str, float]:
-    """DER components and JER (in %) of `system` on `files`."""
-    from pyannote.database import get_annotated
-    from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
-
-    der, jer = DiarizationErrorRate(), JaccardErrorRate()
-    per_file = {}
-    for file in files:
-        inputs = {"uri": file["uri"], "audio": file["audio"]}
-        if with_reference:
-            inputs["annotation"] = file["annotation"]
-        hypothesis = system(inputs)
-        uem = get_annotated(file)
-        per_file[file["uri"]] = 100 * der(file["annotation"], hypothesis, uem=uem)
-        jer(file["annotation"], hypothesis, uem=uem)
-    total = der.accumulated_["total"]
-    return {
-        "per file": per_file,
-        "DER": 100 * abs(der),
-        "missed": 100 * der.accumulated_["missed detection"] / total,
-        "false alarm": 100 * der.accumulated_["false alarm"] / total,
-        "confusion": 100 * der.accumulated_["confusion"] / total,
-        "JER": 100 * abs(jer),
-    }
-
-
 def accuracy(args) -> None:
+    from pyannote_resnet50.core.evaluation import diarization_scores
     from pyannote_resnet50.database import get_protocol
     from pyannote_resnet50.database.conversations import CORPORA as CONVERSATIONS, ensure_conversations
 
@@ -168,9 +143,9 @@ def accuracy(args) -> None:
         print(f"|---|---:|---:|---:|---:|---:|")
         per_file = {}
         for system_name, system, with_reference in systems:
-            scores = evaluate(system, files, with_reference)
+            scores = diarization_scores(system, files, with_reference, jer=True)
             per_file[system_name] = scores["per file"]
-            print(f"| {system_name} | {scores['DER']:.2f} | {scores['missed']:.2f} | "
+            print(f"| {system_name} | {scores['DER']:.2f} | {scores['missed detection']:.2f} | "
                   f"{scores['false alarm']:.2f} | {scores['confusion']:.2f} | {scores['JER']:.2f} |", flush=True)
         if args.plot is not None:
             path = args.plot.with_name(f"{args.plot.stem}-{name.split('.')[0].lower()}{args.plot.suffix}")
