@@ -41,13 +41,11 @@ def test_benchmark_tables_name_their_sets():
 def test_decomposition_rows_make_the_twins_oracle():
     """The rows of the decomposition benchmark, for a pipeline with a local-speaker check"""
     benchmark = load_benchmark("decomposition")
-    calls = []
 
     class Pipeline:
         local_speaker_check = "reassign_windows"
 
         def oracle_twin(self, **kwargs):
-            calls.append(kwargs)
             return kwargs
 
     rows = benchmark.systems(Pipeline())

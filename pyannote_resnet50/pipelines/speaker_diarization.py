@@ -64,6 +64,13 @@ ORACLE_DURATION = 10.0
 BLOCK_CONTEXT = 1.0
 
 
+def seconds(name: str, value) -> float:
+    """`value` as a positive duration in seconds, or a ValueError naming the argument `name`"""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive duration in seconds, not {value!r}.")
+    return float(value)
+
+
 def fill_exclusive_gaps(discrete_diarization: SlidingWindowFeature, min_duration_off: float) -> SlidingWindowFeature:
     """Fill a speaker's short silent gaps in an exclusive (one speaker per frame) diarization
 
@@ -330,21 +337,16 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
                 f"not {local_speaker_check!r}."
             )
         self.local_speaker_check = local_speaker_check
-        if not isinstance(uniform_window, (int, float)) or isinstance(uniform_window, bool) or uniform_window <= 0:
-            raise ValueError(f"uniform_window must be a positive duration in seconds, not {uniform_window!r}.")
-        self.uniform_window = float(uniform_window)
+        self.uniform_window = seconds("uniform_window", uniform_window)
 
         self.segmentation_step = segmentation_step
         self.der_variant = der_variant or {"collar": 0.0, "skip_overlap": False}
 
-        if segmentation_duration is not None and not (
-                isinstance(segmentation_duration, (int, float)) and not isinstance(segmentation_duration, bool)
-                and segmentation_duration > 0):
-            raise ValueError(f"segmentation_duration must be a positive duration in seconds, "
-                             f"not {segmentation_duration!r}.")
+        if segmentation_duration is not None:
+            segmentation_duration = seconds("segmentation_duration", segmentation_duration)
         self.oracle = isinstance(segmentation, str) and segmentation == ORACLE
         if self.oracle:
-            segmentation_duration = float(segmentation_duration or ORACLE_DURATION)
+            segmentation_duration = segmentation_duration or ORACLE_DURATION
             self.segmentation_model = ORACLE
             self._segmentation_window = SlidingWindow(
                 start=0.0,
@@ -358,7 +360,7 @@ class SpeakerDiarization(SpeakerDiarizationMixin, Pipeline):
         else:
             model: Model = load_model(segmentation, DEFAULT_SEGMENTATION)
             self.segmentation_model = segmentation
-            duration = float(segmentation_duration or model.specifications.duration)
+            duration = segmentation_duration or model.specifications.duration
             # reads the audio block by block (pyannote's Inference loads it whole)
             self._segmentation = StreamingInference(
                 model,
