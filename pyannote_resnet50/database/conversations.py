@@ -112,7 +112,7 @@ COMMON_VOICE = ConversationSet(
     protocol="Conversations.SpeakerDiarization.CommonVoice",
     directory=DATA_DIR / "conversations",
     prefix={"development": "cvdev", "test": "cvtst"},
-    num_files={"development": 10, "test": 10},
+    num_files={"development": 40, "test": 10},
     duration=(60.0, 180.0),
     corpora=("CV",),
     seed_key=22,
@@ -122,7 +122,7 @@ LONG = ConversationSet(
     protocol="Conversations.SpeakerDiarization.Long",
     directory=DATA_DIR / "conversations" / "long",
     prefix={"development": "lgdev", "test": "lgtst"},
-    num_files={"development": 4, "test": 4},
+    num_files={"development": 12, "test": 4},
     duration=(480.0, 720.0),
     corpora=("LS", "SO", "CV", "AR"),
     num_speakers=(2, 10),
@@ -218,7 +218,7 @@ def build_conversations(
     seed : int, optional
         Defaults to 0 (the committed corpus).
     num_files : dict, optional
-        {subset: number of recordings}. Defaults to the corpus's (10 and 10 for :data:`COMMON_VOICE`).
+        {subset: number of recordings}. Defaults to the corpus's (40 development and 10 test recordings for :data:`COMMON_VOICE`).
     write_audio : bool, optional
         Write ``wav/{uri}.wav`` and its stamp. Defaults to True.
     progress : bool, optional
