@@ -51,7 +51,7 @@ import typing
 import zipfile
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Union
 
 import numpy as np
 import omegaconf
@@ -66,6 +66,7 @@ __all__ = [
     "save_checkpoint",
     "save_slim_checkpoint",
     "save_portable",
+    "rewrite_checkpoint",
     "LOSS_PREFIX",
     "convert_checkpoint",
     "slim_best_checkpoint",
@@ -452,6 +453,38 @@ def save_portable(checkpoint: Mapping, path: Union[str, Path]) -> Path:
     path : Path
     """
     return _save(to_portable(checkpoint), path)
+
+
+def rewrite_checkpoint(
+    checkpoint: Union[str, Path], output: Union[str, Path], expected: type, action: str, transform: Callable
+) -> Path:
+    """Write a portable copy of a checkpoint whose weights and hyper-parameters `transform` changed
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        Slim or full (training) checkpoint. Optimizer and trainer states are dropped.
+    output : str or Path
+        The checkpoint written.
+    expected : type
+        Model class the checkpoint must hold (a subclass is accepted).
+    action : str
+        What `transform` does, for the error message (e.g. "widened").
+    transform : callable
+        ``(state_dict, hyper_parameters) -> (state_dict, hyper_parameters)``.
+
+    Raises
+    ------
+    ValueError
+        When the checkpoint holds another model class.
+    """
+    loaded = load_checkpoint(checkpoint)
+    Klass = model_class(loaded, checkpoint)
+    if not issubclass(Klass, expected):
+        name = expected.__name__
+        raise ValueError(f"'{checkpoint}' holds a {Klass.__name__}, not a {name}: only {name} can be {action}.")
+    state_dict, hparams = transform(loaded["state_dict"], loaded["hyper_parameters"])
+    return save_portable({**loaded, "state_dict": state_dict, "hyper_parameters": hparams}, output)
 
 
 def save_slim_checkpoint(

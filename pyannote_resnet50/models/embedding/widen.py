@@ -168,19 +168,15 @@ def widen_checkpoint(
     seed : int, optional
         Seed of the split proportions and of the noise.
     """
-    from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class, save_portable
+    from pyannote_resnet50.models.checkpoint import rewrite_checkpoint
 
     from .resnet50 import ResNet50
 
-    loaded = load_checkpoint(checkpoint)
-    Klass = model_class(loaded, checkpoint)
-    if not issubclass(Klass, ResNet50):
-        raise ValueError(f"'{checkpoint}' holds a {Klass.__name__}, not a ResNet50: only ResNet50 can be widened.")
     generator = torch.Generator().manual_seed(seed)
-    state_dict, hparams = widen_state_dict(
-        loaded["state_dict"], loaded["hyper_parameters"], factor=factor, noise=noise, generator=generator
+    return rewrite_checkpoint(
+        checkpoint, output, ResNet50, "widened",
+        lambda state_dict, hparams: widen_state_dict(state_dict, hparams, factor=factor, noise=noise, generator=generator),
     )
-    return save_portable({**loaded, "state_dict": state_dict, "hyper_parameters": hparams}, output)
 
 
 def main(argv: Optional[list] = None) -> None:

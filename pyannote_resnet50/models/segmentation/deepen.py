@@ -111,16 +111,12 @@ def deepen_checkpoint(
     """
     from pyannote.audio.models.segmentation import PyanNet
 
-    from pyannote_resnet50.models.checkpoint import load_checkpoint, model_class, save_portable
+    from pyannote_resnet50.models.checkpoint import rewrite_checkpoint
 
-    loaded = load_checkpoint(checkpoint)
-    Klass = model_class(loaded, checkpoint)
-    if not issubclass(Klass, PyanNet):
-        raise ValueError(f"'{checkpoint}' holds a {Klass.__name__}, not a PyanNet: only PyanNet can be deepened.")
-    state_dict, hparams = deepen_state_dict(
-        loaded["state_dict"], loaded["hyper_parameters"], num_layers=num_layers, gain=gain
+    return rewrite_checkpoint(
+        checkpoint, output, PyanNet, "deepened",
+        lambda state_dict, hparams: deepen_state_dict(state_dict, hparams, num_layers=num_layers, gain=gain),
     )
-    return save_portable({**loaded, "state_dict": state_dict, "hyper_parameters": hparams}, output)
 
 
 def segmentation_agreement(original, deepened, waveform: torch.Tensor, duration: float) -> float:
