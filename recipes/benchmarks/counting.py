@@ -190,6 +190,8 @@ def main(argv=None) -> int:
                         help="instead: DER and exact-count share of each agglomerative pipeline over a grid of operating "
                         "points, on the development subset of the first protocol")
     parser.add_argument("--oracle", action="store_true", help="with --sweep: also sweep with the reference segmentation")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (default: 2; 1 beside a training run, which the cores are shared with)")
     parser.add_argument("--estimated-only", action="store_true",
                         help="only the real segmentation and the estimated count (no reference-segmentation twin, no "
                         "run with the true count: a third of the time); prints each file's estimated minus true count")
@@ -201,7 +203,9 @@ def main(argv=None) -> int:
     import torch
     from pyannote.audio import Pipeline
 
-    torch.set_num_threads(2)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, not {args.threads}.")
+    torch.set_num_threads(args.threads)
     if args.sweep:
         return main_sweep(args)
     from pyannote_resnet50.database.benchmarks import benchmark_sets, short_name
