@@ -48,27 +48,28 @@ def count_scores(pipeline, files: List[Dict], oracle: bool, forced: bool = True)
 
     With ``forced=False`` the pipeline is not run again with the true count ("DER oracle count" is NaN)."""
     from pyannote.database import get_annotated
-    from pyannote.metrics.diarization import DiarizationErrorRate
 
-    estimated, told = DiarizationErrorRate(collar=0.0), DiarizationErrorRate(collar=0.0)
-    exact, errors = 0, []
-    for file in files:
-        inputs = {"uri": file["uri"], "audio": file["audio"]}
-        if oracle:
-            inputs["annotation"] = file["annotation"]
-        uem = get_annotated(file)
-        num_speakers = num_speakers_in(file["annotation"], uem)
+    from pyannote_resnet50.core.evaluation import diarization_scores
+
+    uems = {file["uri"]: get_annotated(file) for file in files}
+    true = {file["uri"]: num_speakers_in(file["annotation"], uems[file["uri"]]) for file in files}
+    found = {}
+
+    def estimating(inputs):
         hypothesis = pipeline(inputs)
-        estimated(file["annotation"], hypothesis, uem=uem)
-        found = num_speakers_in(hypothesis, uem)
-        exact += found == num_speakers
-        errors.append(found - num_speakers)
-        if forced:
-            told(file["annotation"], pipeline(inputs, num_speakers=num_speakers), uem=uem)
+        found[inputs["uri"]] = num_speakers_in(hypothesis, uems[inputs["uri"]])
+        return hypothesis
+
+    estimated = diarization_scores(estimating, files, with_reference=oracle)["DER"]
+    told = float("nan")
+    if forced:
+        told = diarization_scores(lambda inputs: pipeline(inputs, num_speakers=true[inputs["uri"]]), files,
+                                  with_reference=oracle)["DER"]
+    errors = [found[file["uri"]] - true[file["uri"]] for file in files]
     return {
-        "DER estimated": 100 * abs(estimated),
-        "DER oracle count": 100 * abs(told) if forced else float("nan"),
-        "exact": 100 * exact / len(files),
+        "DER estimated": estimated,
+        "DER oracle count": told,
+        "exact": 100 * sum(e == 0 for e in errors) / len(files),
         "over": 100 * sum(e > 0 for e in errors) / len(files),
         "under": 100 * sum(e < 0 for e in errors) / len(files),
         "errors": errors,
