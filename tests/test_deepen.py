@@ -61,4 +61,7 @@ def test_deepen_refuses_what_it_cannot_do(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(CHECKPOINTS / "embedding-voices.ckpt"), str(tmp_path / "deep.ckpt")])
     assert "not a PyanNet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(SEGMENTATION), str(tmp_path / "deep.ckpt"), "--check", str(tmp_path / "missing.wav")])
+    assert "missing.wav: no such file" in capsys.readouterr().err
     assert not (tmp_path / "deep.ckpt").exists()

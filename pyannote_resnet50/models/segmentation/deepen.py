@@ -163,6 +163,8 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--check", type=Path, metavar="AUDIO",
                         help="print the frame agreement (powerset class) of both models on this recording")
     args = parser.parse_args(argv)
+    if args.check is not None and not args.check.is_file():
+        parser.error(f"--check {args.check}: no such file (give a recording, e.g. pyannote.audio's sample.wav).")
     try:
         output = deepen_checkpoint(args.checkpoint, args.output, num_layers=args.num_layers, gain=args.gain)
     except (FileNotFoundError, ValueError) as error:
@@ -177,9 +179,13 @@ def main(argv: Optional[list] = None) -> None:
         with training_checkpoint_globals():
             original = Model.from_pretrained(args.checkpoint, map_location="cpu")
             deepened = Model.from_pretrained(output, map_location="cpu")
-        waveform = torch.from_numpy(load_audio(args.check))[None]
         duration = original.specifications.duration
-        agreement = segmentation_agreement(original, deepened, waveform, duration)
+        try:  # soundfile's decoding errors are RuntimeErrors
+            waveform = torch.from_numpy(load_audio(args.check))[None]
+            agreement = segmentation_agreement(original, deepened, waveform, duration)
+        except (RuntimeError, ValueError) as error:
+            parser.exit(2, f"{parser.prog}: error: --check {args.check}: {error} (the deepened checkpoint is written; "
+                        f"give a readable recording of at least {duration:g} s to compare the two models).\n")
         print(f"frame agreement with {args.checkpoint.name} on {args.check.name} ({duration:g} s chunks): {agreement:.1%}")
 
 
